@@ -1,0 +1,44 @@
+"""flowkit: from notebook experiment to reproducible pipeline.
+
+Write a class whose ``@step`` methods form a DAG and run it with ``python myflow.py run``. Names
+are imported lazily so ``import flowkit`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "FlowSpec": "flowkit.dsl.flowspec",
+    "Flow": "flowkit.dsl.flowspec",
+    "step": "flowkit.dsl.step",
+    "Parameter": "flowkit.dsl.parameters",
+    "IncludeFile": "flowkit.dsl.parameters",
+    "JSONType": "flowkit.dsl.parameters",
+    "current": "flowkit.dsl.current",
+    "FlowkitError": "flowkit.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from flowkit.dsl.current import current
+    from flowkit.dsl.flowspec import FlowSpec
+    from flowkit.dsl.flowspec import FlowSpec as Flow
+    from flowkit.dsl.parameters import IncludeFile, JSONType, Parameter
+    from flowkit.dsl.step import step
+    from flowkit.errors import FlowkitError
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'flowkit' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(module_name)
+    value = getattr(module, "FlowSpec" if name == "Flow" else name)
+    globals()[name] = value
+    return value

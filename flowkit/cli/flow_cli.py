@@ -1,0 +1,110 @@
+"""``python myflow.py <command>``: the command line every flow file gets."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flowkit.cli.edge import run_cli
+from flowkit.cli.params import check_parameters, parameter_options, resolve_values
+from flowkit.errors import FlowkitError
+from flowkit.settings import load_settings, resolve_datastore_root
+
+
+class FlowCLIState:
+    """What the group options decided, shared with the sub-commands."""
+
+    def __init__(self, flow_cls: type, flow_file: Path) -> None:
+        self.flow_cls = flow_cls
+        self.flow_file = flow_file
+        self.datastore_root: str | None = None
+        self.debug = False
+
+    def settings(self, **overrides: Any):  # type: ignore[no-untyped-def]
+        """Effective settings with this invocation's flags applied."""
+        return load_settings(datastore_root=self.datastore_root, **overrides)
+
+    def graph(self):  # type: ignore[no-untyped-def]
+        """The checked graph (raises every definition error at once)."""
+        from flowkit.graph import load_graph
+
+        graph = load_graph(self.flow_cls)
+        check_parameters(self.flow_cls)
+        return graph
+
+    def datastore(self, settings):  # type: ignore[no-untyped-def]
+        """The flow's datastore, creating a local root on first use."""
+        from flowkit.datastore.flowstore import FlowDatastore
+        from flowkit.datastore.storage import ByteStorage
+
+        root = resolve_datastore_root(settings)
+        if "://" not in root:
+            os.makedirs(root, exist_ok=True)
+        return FlowDatastore(ByteStorage(root), self.flow_cls.__name__)
+
+
+def _build_group(state: FlowCLIState) -> click.Group:
+    flow_name = state.flow_cls.__name__
+
+    @click.group(help=f"Commands of the flow {flow_name} ({state.flow_file.name}).")
+    @click.option("--datastore-root", default=None, help="Datastore URL or folder (default: nearest .flowkit/).")
+    @click.option("--debug", is_flag=True, help="Show flowkit's own tracebacks on errors.")
+    def group(datastore_root: str | None, debug: bool) -> None:
+        state.datastore_root = datastore_root
+        state.debug = debug or load_settings().debug
+
+    @group.command(help="Check the flow's structure without running anything.")
+    def check() -> None:
+        graph = state.graph()
+        click.echo(f"Flow {graph.name} is valid: {len(graph.steps)} steps.")
+
+    @group.command(help="Show the flow's steps, their docstrings and transitions.")
+    def show() -> None:
+        from flowkit.graph.render import render_graph
+
+        click.echo(render_graph(state.graph()))
+
+    params = check_parameters(state.flow_cls)
+
+    @click.option("--max-workers", type=click.IntRange(min=1), default=None, help="Tasks run at once (default: number of cores).")
+    @click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable).")
+    def run(max_workers: int | None, tags: tuple[str, ...], **raw: Any) -> None:
+        from flowkit.runtime.runner import Runner
+
+        graph = state.graph()
+        values = resolve_values(flow_name, params, raw)
+        settings = state.settings(max_workers=max_workers)
+        runner = Runner(
+            state.flow_cls,
+            graph,
+            state.datastore(settings),
+            max_workers=settings.effective_max_workers(),
+            flow_file=state.flow_file,
+            tags=tags,
+            snapshot_warn_mb=settings.code_snapshot_warn_mb,
+        )
+        runner.run(values)
+
+    run_cmd = click.command("run", help=f"Run {flow_name} from start to end.")(run)
+    run_cmd.params.extend(parameter_options(params))
+    group.add_command(run_cmd)
+    return group
+
+
+def run_flow_cli(flow_cls: type) -> None:
+    """Entry point used by ``MyFlow()`` at the bottom of a flow file."""
+    flow_file = Path(inspect.getsourcefile(flow_cls) or sys.argv[0]).resolve()
+    state = FlowCLIState(flow_cls, flow_file)
+    debug = "--debug" in sys.argv[1:]
+    try:
+        group = _build_group(state)
+    except FlowkitError as exc:
+        from flowkit.cli.edge import fail
+
+        fail(exc, debug)
+    run_cli(group, sys.argv[1:], Path(sys.argv[0]).name, lambda: state.debug or debug)

@@ -1,0 +1,75 @@
+"""``current``: what the running task knows about itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Current:
+    """Facts about the task being executed, readable from inside a step.
+
+    Outside a running task every attribute is ``None`` (and ``is_running_flow`` is False).
+
+    Attributes:
+        flow_name: Name of the flow class.
+        run_id: Id of the run, e.g. ``"12"``.
+        step_name: Name of the step being executed.
+        task_id: Id of the task within the run.
+        retry_count: Attempt number, 0 for the first attempt.
+        origin_run_id: For a resumed run, the run it was resumed from.
+        username: The user who started the run.
+        parameter_names: Names of the flow's parameters.
+        tags: Tags of the run.
+    """
+
+    _FIELDS = (
+        "flow_name",
+        "run_id",
+        "step_name",
+        "task_id",
+        "retry_count",
+        "origin_run_id",
+        "username",
+        "parameter_names",
+        "tags",
+        "datastore_root",
+    )
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+
+    def _bind(self, **values: Any) -> None:
+        """Set the task's facts (called by the runtime in the task process)."""
+        unknown = set(values) - set(self._FIELDS)
+        if unknown:
+            raise TypeError(f"unknown current fields: {sorted(unknown)}")
+        self._values.update(values)
+
+    def _clear(self) -> None:
+        self._values.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in Current._FIELDS:
+            return self.__dict__["_values"].get(name)
+        raise AttributeError(
+            f"current has no attribute {name!r}; available: {', '.join(Current._FIELDS)}"
+        )
+
+    @property
+    def pathspec(self) -> str | None:
+        """``Flow/run/step/task`` of the running task."""
+        v = self._values
+        if not v.get("task_id"):
+            return None
+        return f"{v['flow_name']}/{v['run_id']}/{v['step_name']}/{v['task_id']}"
+
+    @property
+    def is_running_flow(self) -> bool:
+        """True inside a task of a running flow."""
+        return bool(self._values.get("task_id"))
+
+    def __repr__(self) -> str:
+        return f"<current {self.pathspec or '(not in a task)'}>"
+
+
+current = Current()

@@ -1,0 +1,257 @@
+"""``FlowSpec``: the base class of every flow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sized
+from typing import Any
+
+from flowkit.dsl.inputs import Inputs
+from flowkit.dsl.state import TaskState, Transition
+from flowkit.dsl.step import is_step
+from flowkit.errors import FlowRuntimeError, MergeConflict, did_you_mean
+
+#: Names a step or artifact cannot take: they are part of the flow's own interface.
+RESERVED_NAMES = frozenset(
+    {"next", "input", "index", "merge_artifacts", "foreach_stack", "name", "inputs", "script_name"}
+)
+
+
+class FlowSpec:
+    """Base class of a flow: subclass it and define ``@step`` methods ``start`` ... ``end``.
+
+    The flow file ends with ``if __name__ == "__main__": MyFlow()``, which starts the command line
+    (``python myflow.py run``). Attributes set on ``self`` inside a step are artifacts: they are
+    stored and flow to the following steps.
+    """
+
+    def __init__(self, use_cli: bool = True) -> None:
+        if use_cli:
+            # The one upward call of the DSL: constructing a flow in __main__ hands over to the
+            # CLI, as flow files expect. Imported here so the DSL stays free of the CLI otherwise.
+            from flowkit.cli.flow_cli import run_flow_cli
+
+            run_flow_cli(type(self))
+
+    # -- artifacts -----------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: that is, for artifacts not loaded yet.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        state: TaskState | None = self.__dict__.get("_fk_state")
+        if state is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if name in state.refs:
+            value = state.load(name)
+            if not state.read_only:
+                object.__setattr__(self, name, value)  # re-stored at the end: catches mutation
+            return value
+        known = sorted(set(state.refs) | {k for k in self.__dict__ if not k.startswith("_")})
+        raise AttributeError(
+            f"step {state.step_name!r} has no artifact {name!r}."
+            + did_you_mean(name, known)
+            + (f" Available: {', '.join(known)}." if known else " No artifacts are set yet.")
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not name.startswith("_"):
+            state: TaskState | None = self.__dict__.get("_fk_state")
+            if state is not None:
+                state.require_writable(name)
+            if name in RESERVED_NAMES:
+                raise FlowRuntimeError(
+                    f"{name!r} is reserved by flowkit and cannot be used as an artifact name",
+                    hint=f"rename it, e.g. self.{name}_value = ...",
+                )
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        state: TaskState | None = self.__dict__.get("_fk_state")
+        if state is not None and not name.startswith("_"):
+            state.require_writable(name)
+            if name in state.refs and name not in state.param_names:
+                del state.refs[name]
+                self.__dict__.pop(name, None)
+                return
+        object.__delattr__(self, name)
+
+    # -- foreach -------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The flow's name (its class name)."""
+        return type(self).__name__
+
+    @property
+    def index(self) -> int | None:
+        """Index of this task in the innermost foreach, or ``None`` outside a foreach."""
+        state = self.__dict__.get("_fk_state")
+        return state.foreach[-1].index if state and state.foreach else None
+
+    @property
+    def input(self) -> Any:
+        """Element of the innermost foreach this task works on, or ``None`` outside a foreach."""
+        state = self.__dict__.get("_fk_state")
+        return state.foreach_input() if state else None
+
+    def foreach_stack(self) -> list[tuple[int, int, str]]:
+        """The enclosing foreach levels, outermost first, as ``(index, num_splits, step)``."""
+        state = self.__dict__.get("_fk_state")
+        return [(f.index, f.num_splits, f.step) for f in state.foreach] if state else []
+
+    # -- transitions ---------------------------------------------------------------------------
+    def next(
+        self, *targets: Any, foreach: str | None = None, condition: str | None = None
+    ) -> None:
+        """Say which step(s) run after this one.
+
+        Args:
+            *targets: One step (``self.train``), several for a static split, or a single dict
+                ``{value: self.step}`` for a conditional switch.
+            foreach: Name of an artifact holding a sequence: run the target once per element.
+            condition: For a switch, the name of the artifact whose value picks the branch.
+
+        Raises:
+            FlowRuntimeError: ``next`` was called twice, a target is not a step, the foreach
+                artifact is missing, empty or not a sequence, or the switch value has no branch.
+        """
+        state: TaskState = self.__dict__["_fk_state"]
+        where = f"step {state.step_name!r}"
+        if state.transition is not None:
+            raise FlowRuntimeError(
+                f"self.next was called twice in {where}",
+                hint="call self.next exactly once, as the last statement of the step",
+            )
+        if len(targets) == 1 and isinstance(targets[0], dict):
+            state.transition = self._switch(targets[0], condition, where)
+            return
+        if condition is not None:
+            raise FlowRuntimeError(
+                f"{where} passes condition= without a dict of branches",
+                hint='write self.next({"a": self.a, "b": self.b}, condition="choice")',
+            )
+        if not targets:
+            raise FlowRuntimeError(f"self.next() in {where} names no step", hint="pass a step")
+        names = [self._target_name(t, where) for t in targets]
+        if foreach is None:
+            state.transition = Transition(names)
+            return
+        if len(names) != 1:
+            raise FlowRuntimeError(
+                f"{where} uses foreach with {len(names)} targets", hint="foreach takes one target"
+            )
+        state.transition = Transition(names, foreach=foreach, num_splits=self._count(foreach, where))
+
+    def _target_name(self, target: Any, where: str) -> str:
+        func = getattr(target, "__func__", None)
+        if func is None or not is_step(func) or getattr(target, "__self__", None) is not self:
+            raise FlowRuntimeError(
+                f"self.next in {where} got {target!r}, which is not a step of this flow",
+                hint="pass steps as attributes of self, e.g. self.next(self.train)",
+            )
+        return str(func.__name__)
+
+    def _count(self, var: str, where: str) -> int:
+        try:
+            items = getattr(self, var)
+        except AttributeError:
+            raise FlowRuntimeError(
+                f"{where} fans out with foreach={var!r}, but self.{var} is not set",
+                hint=f"assign the sequence first: self.{var} = [...]",
+            ) from None
+        if isinstance(items, (str, bytes)) or not isinstance(items, Sized):
+            raise FlowRuntimeError(
+                f"{where}: foreach={var!r} needs a sequence with a length, "
+                f"but self.{var} is a {type(items).__name__}",
+                hint=f"make self.{var} a list (e.g. list(...)) before self.next",
+            )
+        count = len(items)
+        if count == 0:
+            raise FlowRuntimeError(
+                f"{where}: foreach over self.{var}, which is empty, would run no task",
+                hint=f"check why self.{var} is empty, or skip the fan-out with a switch",
+            )
+        return count
+
+    def _switch(self, branches: dict[Any, Any], condition: str | None, where: str) -> Transition:
+        if condition is None:
+            raise FlowRuntimeError(
+                f"{where} passes a dict of branches to self.next without condition=",
+                hint='add condition="name_of_artifact" holding the branch key',
+            )
+        try:
+            value = getattr(self, condition)
+        except AttributeError:
+            raise FlowRuntimeError(
+                f"{where}: condition={condition!r} but self.{condition} is not set",
+                hint=f"assign self.{condition} before self.next",
+            ) from None
+        if value not in branches and str(value) in branches:
+            value = str(value)
+        if value not in branches:
+            raise FlowRuntimeError(
+                f"{where}: self.{condition} is {value!r}, which matches no branch "
+                f"(branches: {', '.join(repr(k) for k in branches)})",
+                hint=f"set self.{condition} to one of the branch keys, or add a branch for it",
+            )
+        return Transition([self._target_name(branches[value], where)], condition=condition)
+
+    # -- joins ---------------------------------------------------------------------------------
+    def merge_artifacts(
+        self,
+        inputs: Inputs,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+    ) -> None:
+        """Carry the branches' artifacts into this join step.
+
+        An artifact is merged when every branch that has it has the same value; artifacts already
+        set on ``self`` are left alone. Nothing is loaded: identical values are recognised by their
+        content hash.
+
+        Args:
+            inputs: The ``inputs`` argument of the join step.
+            include: Merge only these names (each must exist in some branch).
+            exclude: Merge everything except these names.
+
+        Raises:
+            MergeConflict: Branches disagree on a value that was not set, excluded or left out.
+            FlowRuntimeError: Called outside a join, or with both include and exclude.
+        """
+        state: TaskState = self.__dict__["_fk_state"]
+        if not state.is_join or not isinstance(inputs, Inputs):
+            raise FlowRuntimeError(
+                f"merge_artifacts was called in {state.step_name!r}, which is not a join step",
+                hint="call it in a step declared as def join(self, inputs)",
+            )
+        if include is not None and exclude is not None:
+            raise FlowRuntimeError(
+                "merge_artifacts takes include= or exclude=, not both", hint="pass only one"
+            )
+        branch_refs = [v._fk_state.refs for v in inputs]
+        available = set().union(*branch_refs) - state.param_names
+        own = {k for k in self.__dict__ if not k.startswith("_")}
+        if include is not None:
+            wanted = set(include)
+            missing = sorted(wanted - available)
+            if missing:
+                raise FlowRuntimeError(
+                    f"merge_artifacts(include=...) names {', '.join(missing)}, "
+                    "which no branch has",
+                    hint=f"branches have: {', '.join(sorted(available)) or 'nothing'}",
+                )
+        else:
+            wanted = available - set(exclude or ())
+        conflicts = []
+        for name in sorted(wanted - own):
+            values = [refs[name] for refs in branch_refs if name in refs]
+            if all(v == values[0] for v in values[1:]):
+                state.refs[name] = values[0]
+            else:
+                conflicts.append(name)
+        if conflicts:
+            names = ", ".join(conflicts)
+            raise MergeConflict(
+                f"merge_artifacts in step {state.step_name!r}: the branches hold different "
+                f"values for {names}",
+                hint=f"set self.{conflicts[0]} yourself before merging (e.g. from inputs), "
+                f"or pass exclude=[{', '.join(repr(c) for c in conflicts)}]",
+            )

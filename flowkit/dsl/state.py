@@ -1,0 +1,99 @@
+"""What a flow instance needs to know while one task runs.
+
+The runtime builds a :class:`TaskState` and attaches it to the flow instance. References to stored
+artifacts are opaque here (the runtime decides what they are); the only requirement is that two
+references to identical data compare equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowkit.errors import FlowRuntimeError
+
+
+@dataclass(frozen=True)
+class ForeachLevel:
+    """One level of foreach nesting: which split this task is, and where its input lives."""
+
+    step: str
+    index: int
+    num_splits: int
+    var: str
+    items_ref: Any = None
+
+
+@dataclass
+class Transition:
+    """What ``self.next(...)`` decided: the steps to run next."""
+
+    targets: list[str]
+    foreach: str | None = None
+    num_splits: int | None = None
+    condition: str | None = None
+
+
+def item_at(items: Any, index: int) -> Any:
+    """Return element ``index`` of a foreach sequence (list, array, DataFrame rows, set...)."""
+    if hasattr(items, "iloc"):
+        return items.iloc[index]
+    if isinstance(items, Mapping) or not hasattr(items, "__getitem__"):
+        return list(items)[index]
+    return items[index]
+
+
+@dataclass
+class TaskState:
+    """Where a flow instance's artifacts come from, and what its step decided.
+
+    Attributes:
+        flow_name: Name of the flow.
+        step_name: Step being executed (or, for a branch view in a join, the branch's step).
+        refs: Inherited artifacts by name, as opaque references, loaded on first access.
+        loader: Turns a reference into a value.
+        param_names: Names of the flow's parameters (read-only artifacts).
+        foreach: The foreach levels enclosing this task, outermost first.
+        read_only: True for the branch views a join step gets in ``inputs``.
+        is_join: True when the step is a join (``merge_artifacts`` is allowed).
+    """
+
+    flow_name: str
+    step_name: str
+    refs: dict[str, Any]
+    loader: Callable[[Any], Any]
+    param_names: frozenset[str] = frozenset()
+    foreach: list[ForeachLevel] = field(default_factory=list)
+    read_only: bool = False
+    is_join: bool = False
+    transition: Transition | None = None
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def load(self, name: str) -> Any:
+        """Load (once) the inherited artifact ``name``.
+
+        Raises:
+            KeyError: No such artifact.
+        """
+        if name in self._cache:
+            return self._cache[name]
+        value = self.loader(self.refs[name])
+        self._cache[name] = value
+        return value
+
+    def foreach_input(self) -> Any:
+        """The element of the innermost foreach this task works on."""
+        if not self.foreach:
+            return None
+        level = self.foreach[-1]
+        items = self.loader(level.items_ref) if level.items_ref is not None else self.load(level.var)
+        return item_at(items, level.index)
+
+    def require_writable(self, name: str) -> None:
+        """Refuse assignments on the read-only branch views of a join."""
+        if self.read_only:
+            raise FlowRuntimeError(
+                f"cannot set {name!r} on inputs.{self.step_name}: branch inputs are read-only",
+                hint=f"set it on self instead: self.{name} = ...",
+            )

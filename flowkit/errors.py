@@ -1,0 +1,142 @@
+"""The flowkit exception tree.
+
+Every error a user can cause derives from :class:`FlowkitError`. Library code raises these; the
+CLI (the edge) turns them into a short message and an exit code, and shows a traceback only with
+``--debug``. Each error says what happened, where (file and line when known) and what to do next.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class FlowkitError(Exception):
+    """Base class of every error flowkit raises on purpose.
+
+    Attributes:
+        exit_code: The process exit code the CLI uses for this error.
+        hint: One sentence telling the user what to do next (may be empty).
+    """
+
+    exit_code = 1
+    headline = "flowkit error"
+
+    def __init__(self, message: str, *, hint: str = "", location: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.location = location
+
+    def format_message(self) -> str:
+        """Return the one-paragraph text shown to the user."""
+        where = f"{self.location}: " if self.location else ""
+        text = f"{where}{self.message}"
+        if self.hint:
+            text += f"\n  Fix: {self.hint}"
+        return text
+
+    def __str__(self) -> str:
+        return self.format_message()
+
+
+class FlowDefinitionError(FlowkitError):
+    """The flow's code is malformed (found by the static graph check)."""
+
+    exit_code = 2
+    headline = "malformed flow"
+
+
+class FlowDefinitionErrors(FlowDefinitionError):
+    """Several definition problems at once; each one is a :class:`FlowDefinitionError`."""
+
+    def __init__(self, errors: list[FlowDefinitionError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(e.format_message() for e in errors))
+
+    def format_message(self) -> str:
+        return "\n".join(e.format_message() for e in self.errors)
+
+
+class FlowRuntimeError(FlowkitError):
+    """A step broke a rule of the DSL while running (``next`` twice, empty foreach, ...)."""
+
+    headline = "flow error"
+
+
+class ParameterError(FlowkitError):
+    """A parameter value (or declaration) is invalid."""
+
+    exit_code = 2
+    headline = "bad parameter"
+
+
+class ArtifactError(FlowkitError):
+    """An artifact cannot be stored or loaded."""
+
+    headline = "artifact error"
+
+
+class UnpicklableArtifact(ArtifactError, TypeError):
+    """A value set on ``self`` cannot be serialized."""
+
+
+class ArtifactNotFound(ArtifactError, KeyError):
+    """An artifact name is not present on a task."""
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return self.format_message()
+
+
+class MergeConflict(ArtifactError):
+    """``merge_artifacts`` found different values for one name in different branches."""
+
+
+class DatastoreError(FlowkitError):
+    """The datastore cannot be reached or holds something unexpected."""
+
+    headline = "datastore error"
+
+
+class ObjectNotFound(DatastoreError, KeyError):
+    """A key or blob is missing from the datastore."""
+
+    def __str__(self) -> str:
+        return self.format_message()
+
+
+class CorruptObject(DatastoreError):
+    """A stored object's bytes do not match its content hash."""
+
+
+class RunNotFound(DatastoreError, KeyError):
+    """A run, step or task that was asked for does not exist."""
+
+    def __str__(self) -> str:
+        return self.format_message()
+
+
+class RunFailed(FlowkitError):
+    """A run ended with a failed task; the message names it and says how to resume."""
+
+    headline = "run failed"
+
+
+class RunKilled(FlowkitError):
+    """A run was interrupted by the user."""
+
+    exit_code = 130
+    headline = "run interrupted"
+
+
+class ConfigError(FlowkitError):
+    """The configuration (environment, flags, config file) is invalid."""
+
+    exit_code = 2
+    headline = "configuration error"
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return ' Did you mean "x"?' for the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f' Did you mean "{close[0]}"?' if close else ""

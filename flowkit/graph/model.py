@@ -1,0 +1,110 @@
+"""The flow graph: steps and the transitions between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+StepKind = Literal["linear", "split", "foreach", "switch", "end"]
+
+
+@dataclass
+class StepNode:
+    """One step of the flow as written in its source.
+
+    Attributes:
+        name: The method name.
+        file: Source file of the method.
+        line: Line of the ``def``.
+        doc: The docstring ('' when absent).
+        is_join: The method takes ``inputs`` (a join step).
+        kind: How the step continues: linear, static split, foreach, switch, or end (no next).
+        out: Names of the steps ``next`` names, in order.
+        foreach_var: For a foreach, the artifact fanned out over.
+        switch_var: For a switch, the artifact whose value picks the branch.
+        switch_cases: For a switch, branch key -> step name.
+        next_line: Line of the ``self.next`` call (or of the def when there is none).
+        decorators: Names of the decorators above the def, top first.
+        parents: Steps whose ``next`` names this step (filled by the parser).
+        split_stack: Enclosing splits as (split step, branch) pairs (filled by the checks).
+        closes: For a join, the split step whose branches it joins (filled by the checks).
+        branch_of_parent: For a join of a static split, parent step -> branch position.
+    """
+
+    name: str
+    file: str
+    line: int
+    doc: str = ""
+    is_join: bool = False
+    kind: StepKind = "linear"
+    out: list[str] = field(default_factory=list)
+    foreach_var: str | None = None
+    switch_var: str | None = None
+    switch_cases: dict[str, str] = field(default_factory=dict)
+    next_line: int = 0
+    decorators: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
+    split_stack: list[tuple[str, str]] = field(default_factory=list)
+    closes: str | None = None
+    branch_of_parent: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def location(self) -> str:
+        """``file:line`` of the step's definition."""
+        return f"{self.file}:{self.line}"
+
+    @property
+    def is_split(self) -> bool:
+        """True when the step opens a fan-out that a join must close (static split, foreach)."""
+        return self.kind in ("split", "foreach")
+
+
+@dataclass
+class FlowGraph:
+    """The steps of a flow, by name, in source order."""
+
+    name: str
+    file: str
+    steps: dict[str, StepNode]
+    doc: str = ""
+    plain_methods: set[str] = field(default_factory=set)
+
+    def __getitem__(self, name: str) -> StepNode:
+        return self.steps[name]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.steps.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.steps
+
+    def topological(self) -> list[StepNode]:
+        """Steps in an order where every step comes after all its parents (start first)."""
+        indegree = {n: 0 for n in self.steps}
+        for node in self.steps.values():
+            for child in node.out:
+                if child in indegree:
+                    indegree[child] += 1
+        ready = [n for n in self.steps if indegree[n] == 0]
+        ordered: list[StepNode] = []
+        while ready:
+            name = ready.pop(0)
+            ordered.append(self.steps[name])
+            for child in self.steps[name].out:
+                if child in indegree:
+                    indegree[child] -= 1
+                    if indegree[child] == 0:
+                        ready.append(child)
+        return ordered
+
+    def descendants(self, name: str) -> set[str]:
+        """Every step reachable from ``name``, including itself."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            if current in seen or current not in self.steps:
+                continue
+            seen.add(current)
+            todo.extend(self.steps[current].out)
+        return seen

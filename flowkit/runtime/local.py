@@ -1,0 +1,267 @@
+"""Local executors: tasks in forked worker processes (fast) or fresh interpreters (portable).
+
+Every task runs in its own process, so an exception, ``os._exit``, a segfault or a MemoryError
+fails that task only. The scheduler process multiplexes the tasks' stdout, stderr and result pipes
+with one selector and learns about exits through pidfds, so it never blocks on one task.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import selectors
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from flowkit.datastore.manifest import ForeachFrame, TaskManifest
+from flowkit.runtime.executor import Executor, TaskOutcome
+from flowkit.runtime.output import StreamCapture
+from flowkit.runtime.spec import TaskSpec, levels_to_json
+from flowkit.runtime.task import RunContext, execute_task
+
+_READ = 65536
+_KILL_GRACE_S = 3.0
+
+
+@dataclass
+class _Proc:
+    spec: TaskSpec
+    pid: int
+    captures: dict[str, StreamCapture]
+    fds: dict[int, str]  # open pipe ends: fd -> "stdout" | "stderr" | "result"
+    result: bytearray = field(default_factory=bytearray)
+    exit_fd: int | None = None
+    status: int | None = None
+    cancelled: bool = False
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker if the scheduler dies, so no orphan keeps running."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def describe_exit(status: int) -> str:
+    """Say in words how a process ended, from a ``waitpid`` status."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        why = {
+            "SIGSEGV": " (segmentation fault: a crash in native code)",
+            "SIGKILL": " (killed: out of memory, or stopped by the user)",
+            "SIGABRT": " (aborted by native code)",
+        }.get(name, "")
+        return f"the task process was killed by signal {name}{why}"
+    return f"the task process exited with code {os.waitstatus_to_exitcode(status)} before reporting"
+
+
+def failure_manifest(ctx: RunContext, spec: TaskSpec, message: str, kind: str) -> TaskManifest:
+    """A manifest for a task that died without reporting its own."""
+    now = time.time()
+    return TaskManifest(
+        flow=ctx.flow_name,
+        run_id=ctx.run_id,
+        step=spec.step,
+        task_id=spec.task_id,
+        attempt=spec.attempt,
+        status="failed",
+        started_at=now,
+        finished_at=now,
+        artifacts={},
+        foreach_stack=[ForeachFrame(lv.step, lv.index, lv.num_splits) for lv in spec.foreach],
+        parents=spec.parent_pathspecs,
+        next_steps=[],
+        foreach_count=None,
+        exception={"type": kind, "message": message, "traceback": message},
+        logs={},
+        origin_pathspec=None,
+        extra={"foreach": levels_to_json(spec.foreach)},
+    )
+
+
+class ProcessExecutor(Executor):
+    """Shared machinery of the local executors: pipes, live echo, exit detection, cancel.
+
+    Subclasses implement :meth:`_start`, which starts the process with the given stdout and
+    stderr pipe ends (and, for forked workers, a pipe for the result).
+    """
+
+    def __init__(self, ctx: RunContext, echo: bool = True) -> None:
+        self.ctx = ctx
+        self.echo = echo
+        self._selector = selectors.DefaultSelector()
+        self._procs: dict[int, _Proc] = {}
+        self._done: list[TaskOutcome] = []
+
+    @property
+    def active(self) -> int:
+        return len(self._procs)
+
+    def _start(self, spec: TaskSpec, out_w: int, err_w: int, result_w: int | None) -> int:
+        raise NotImplementedError  # pragma: no cover - abstract primitive
+
+    def _wants_result_pipe(self) -> bool:
+        return True
+
+    def launch(self, spec: TaskSpec) -> None:
+        prefix = f"[{self.ctx.run_id}/{spec.step}/{spec.task_id}] "
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        res_r, res_w = os.pipe() if self._wants_result_pipe() else (None, None)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = self._start(spec, out_w, err_w, res_w)
+        for fd in (out_w, err_w, res_w):
+            if fd is not None:
+                os.close(fd)
+        sinks = (sys.stdout.buffer, sys.stderr.buffer) if self.echo else (None, None)
+        fds = {out_r: "stdout", err_r: "stderr"}
+        if res_r is not None:
+            fds[res_r] = "result"
+        proc = _Proc(
+            spec=spec,
+            pid=pid,
+            captures={"stdout": StreamCapture(prefix, sinks[0]), "stderr": StreamCapture(prefix, sinks[1])},
+            fds=fds,
+        )
+        self._procs[pid] = proc
+        for fd in fds:
+            os.set_blocking(fd, False)
+            self._selector.register(fd, selectors.EVENT_READ, (proc, "pipe"))
+        try:
+            proc.exit_fd = os.pidfd_open(pid)
+            self._selector.register(proc.exit_fd, selectors.EVENT_READ, (proc, "exit"))
+        except (AttributeError, OSError):  # no pidfd: notice exits by polling waitpid
+            proc.exit_fd = None
+
+    def poll(self, timeout: float) -> list[TaskOutcome]:
+        if self._procs and any(p.exit_fd is None for p in self._procs.values()):
+            timeout = min(timeout, 0.02)
+        for key, _ in self._selector.select(timeout):
+            proc, kind = key.data
+            if kind == "exit":
+                self._reap(proc, os.waitpid(proc.pid, 0)[1])
+            else:
+                self._read(proc, int(key.fd))
+        for proc in list(self._procs.values()):
+            if proc.exit_fd is None:
+                pid, status = os.waitpid(proc.pid, os.WNOHANG)
+                if pid:
+                    self._reap(proc, status)
+        done, self._done = self._done, []
+        return done
+
+    def _read(self, proc: _Proc, fd: int) -> bool:
+        """Read what is available on one pipe; return False at EOF or when it would block."""
+        try:
+            chunk = os.read(fd, _READ)
+        except BlockingIOError:
+            return False
+        name = proc.fds[fd]
+        if not chunk:
+            self._close(proc, fd)
+            return False
+        if name == "result":
+            proc.result += chunk
+        else:
+            proc.captures[name].feed(chunk)
+        return True
+
+    def _close(self, proc: _Proc, fd: int) -> None:
+        self._selector.unregister(fd)
+        os.close(fd)
+        proc.fds.pop(fd, None)
+
+    def _reap(self, proc: _Proc, status: int) -> None:
+        # The process is gone, so what it wrote is in the pipes: drain them, but do not wait for
+        # EOF, which a grandchild holding the pipe could delay forever.
+        proc.status = status
+        for fd in list(proc.fds):
+            while fd in proc.fds and self._read(proc, fd):
+                pass
+        for fd in list(proc.fds):
+            self._close(proc, fd)
+        if proc.exit_fd is not None:
+            self._selector.unregister(proc.exit_fd)
+            os.close(proc.exit_fd)
+        del self._procs[proc.pid]
+        for capture in proc.captures.values():
+            capture.close()
+        logs = {name: bytes(c.data) for name, c in proc.captures.items()}
+        self._done.append(self._outcome(proc, logs))
+
+    def _outcome(self, proc: _Proc, logs: dict[str, bytes]) -> TaskOutcome:
+        if proc.result:
+            manifest = pickle.loads(bytes(proc.result))
+            return TaskOutcome(proc.spec, manifest, logs)
+        if proc.cancelled:
+            message, kind = "the task was stopped because the run was interrupted", "Killed"
+        else:
+            message, kind = describe_exit(int(proc.status or 0)), "TaskCrashed"
+        return TaskOutcome(proc.spec, failure_manifest(self.ctx, proc.spec, message, kind), logs)
+
+    def cancel_all(self) -> list[TaskOutcome]:
+        for proc in self._procs.values():
+            proc.cancelled = True
+            _signal(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + _KILL_GRACE_S
+        outcomes: list[TaskOutcome] = []
+        while self._procs and time.monotonic() < deadline:
+            outcomes += self.poll(0.05)
+        for proc in list(self._procs.values()):
+            _signal(proc.pid, signal.SIGKILL)
+        while self._procs:
+            outcomes += self.poll(0.05)
+        return outcomes
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class ForkExecutor(ProcessExecutor):
+    """Runs each task in a fork of the scheduler, which has already imported the flow.
+
+    Forking skips interpreter start-up and imports, which is most of a task's cost in tools that
+    start a fresh interpreter per task. The worker sends its manifest back over a pipe, so the
+    scheduler never re-reads the datastore to learn what happened.
+    """
+
+    def _start(self, spec: TaskSpec, out_w: int, err_w: int, result_w: int | None) -> int:
+        pid = os.fork()
+        if pid:
+            return pid
+        code = 1
+        try:  # in the worker: never return into the scheduler's code
+            _die_with_parent()
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            for stream in (sys.stdout, sys.stderr):
+                reconfigure = getattr(stream, "reconfigure", None)
+                if reconfigure is not None:
+                    reconfigure(line_buffering=True)
+            manifest = execute_task(self.ctx, spec)
+            payload = pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL)
+            assert result_w is not None
+            with os.fdopen(result_w, "wb") as result:
+                result.write(payload)
+            code = 0
+        except BaseException:  # report anything, then leave without running parent cleanups
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+        return 0  # pragma: no cover - unreachable

@@ -1,0 +1,201 @@
+"""Runs a whole flow: records the run, walks the DAG with an executor, commits every task."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowkit.datastore.codesnap import build_snapshot
+from flowkit.datastore.flowstore import FlowDatastore
+from flowkit.datastore.manifest import ArtifactRef, RunRecord, TaskManifest
+from flowkit.dsl.flowspec import FlowSpec
+from flowkit.errors import RunFailed, RunKilled
+from flowkit.graph.model import FlowGraph
+from flowkit.runtime.executor import Executor, TaskOutcome
+from flowkit.runtime.local import ForkExecutor
+from flowkit.runtime.scheduler import Scheduler
+from flowkit.runtime.task import RunContext
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+@dataclass
+class RunSummary:
+    """What happened in a run, printed at its end and stored with it."""
+
+    run_id: str
+    status: str = "running"
+    ran: int = 0
+    cloned: int = 0
+    failed: list[TaskManifest] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form, for the run's end record."""
+        return {
+            "tasks_ran": self.ran,
+            "tasks_cloned": self.cloned,
+            "failed_tasks": [m.pathspec for m in self.failed],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+class Runner:
+    """Executes one run of a flow on the local machine.
+
+    Args:
+        flow_cls: The flow class.
+        graph: Its checked graph.
+        store: The flow's datastore.
+        max_workers: How many tasks may run at once.
+        flow_file: The flow's file (snapshotted with the code around it).
+        tags: Tags recorded with the run.
+        snapshot_warn_mb: Warn when the code snapshot exceeds this size.
+    """
+
+    def __init__(
+        self,
+        flow_cls: type[FlowSpec],
+        graph: FlowGraph,
+        store: FlowDatastore,
+        *,
+        max_workers: int,
+        flow_file: Path,
+        tags: tuple[str, ...] = (),
+        snapshot_warn_mb: float = 10.0,
+    ) -> None:
+        self.flow_cls = flow_cls
+        self.graph = graph
+        self.store = store
+        self.max_workers = max(1, max_workers)
+        self.flow_file = flow_file
+        self.tags = tags
+        self.snapshot_warn_mb = snapshot_warn_mb
+        self.user = getpass.getuser()
+
+    def _snapshot(self) -> str:
+        snapshot = build_snapshot(self.flow_file, warn_mb=self.snapshot_warn_mb)
+        for warning in snapshot.warnings:
+            _say(f"flowkit: warning: {warning}")
+        return self.store.content.put([snapshot.data])
+
+    def create_run(
+        self, params: dict[str, Any], origin_run_id: str | None = None
+    ) -> tuple[str, dict[str, ArtifactRef]]:
+        """Store the parameters and the code, then claim a run id.
+
+        Returns:
+            The run id and the parameters' artifact references.
+        """
+        refs = self.store.save_artifacts(params) if params else {}
+        record = RunRecord(
+            flow=self.graph.name,
+            run_id="",
+            created_at=time.time(),
+            user=self.user,
+            tags=sorted(set(self.tags)),
+            parameters=refs,
+            parameter_values={k: _short(v) for k, v in params.items()},
+            code_sha=self._snapshot(),
+            flow_file=str(self.flow_file),
+            origin_run_id=origin_run_id,
+        )
+        return self.store.new_run(record), refs
+
+    def run(self, params: dict[str, Any]) -> RunSummary:
+        """Run the flow from start to end.
+
+        Raises:
+            RunFailed: A task failed (the run is recorded as failed).
+            RunKilled: The user interrupted the run (recorded as killed).
+        """
+        started = time.monotonic()
+        run_id, refs = self.create_run(params)
+        _say(f"Run {self.graph.name}/{run_id} started ({self.store.storage.root})")
+        ctx = RunContext(self.flow_cls, self.graph, self.store, run_id, user=self.user, tags=self.tags)
+        scheduler = Scheduler(self.graph, refs)
+        summary = RunSummary(run_id)
+        executor = ForkExecutor(ctx)
+        try:
+            self._loop(executor, scheduler, deque(scheduler.start()), summary)
+        except KeyboardInterrupt:
+            for outcome in executor.cancel_all():
+                self._commit(outcome)
+            summary.status = "killed"
+            summary.seconds = time.monotonic() - started
+            self.store.finish_run(run_id, "killed", summary=summary.as_dict())
+            raise RunKilled(
+                f"run {self.graph.name}/{run_id} was interrupted; every running task was stopped",
+                hint=f"resume it with: python {self.flow_file.name} resume",
+            ) from None
+        summary.seconds = time.monotonic() - started
+        summary.status = "failed" if summary.failed else "succeeded"
+        self.store.finish_run(run_id, summary.status, summary=summary.as_dict())  # type: ignore[arg-type]
+        if summary.failed:
+            raise self._failure(summary)
+        _say(
+            f"Run {self.graph.name}/{run_id} succeeded: {summary.ran} tasks ran"
+            + (f", {summary.cloned} cloned" if summary.cloned else "")
+            + f" in {summary.seconds:.2f} s"
+        )
+        return summary
+
+    def _loop(
+        self, executor: Executor, scheduler: Scheduler, ready: deque, summary: RunSummary
+    ) -> None:
+        while ready or executor.active:
+            while ready and executor.active < self.max_workers and not summary.failed:
+                executor.launch(ready.popleft())
+            for outcome in executor.poll(timeout=1.0):
+                manifest = self._commit(outcome)
+                summary.ran += 1
+                if manifest.status == "succeeded":
+                    ready.extend(scheduler.done(manifest))
+                else:
+                    summary.failed.append(manifest)
+                    if executor.active:
+                        _say(
+                            f"flowkit: task {manifest.pathspec} failed; waiting for "
+                            f"{executor.active} running task(s) to finish (Ctrl-C stops them)"
+                        )
+            if summary.failed and not executor.active:
+                return
+
+    def _commit(self, outcome: TaskOutcome) -> TaskManifest:
+        """Store the task's logs, then its manifest: the manifest is the commit point."""
+        manifest = outcome.manifest
+        if outcome.committed:
+            return manifest
+        for stream, data in outcome.logs.items():
+            if data:
+                self.store.write_log(
+                    manifest.run_id, manifest.step, manifest.task_id, manifest.attempt, stream, data
+                )
+                manifest.logs[stream] = len(data)
+        self.store.write_manifest(manifest)
+        return manifest
+
+    def _failure(self, summary: RunSummary) -> RunFailed:
+        first = summary.failed[0]
+        exc = first.exception or {}
+        detail = (exc.get("traceback") or exc.get("message") or "").rstrip()
+        others = len(summary.failed) - 1
+        more = f" ({others} more task(s) failed too)" if others else ""
+        return RunFailed(
+            f"run {self.graph.name}/{summary.run_id} failed: task {first.pathspec} "
+            f"raised {exc.get('type', 'an error')}{more}.\n{detail}",
+            hint=f"fix the step, then resume with: python {self.flow_file.name} resume",
+        )

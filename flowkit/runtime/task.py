@@ -1,0 +1,208 @@
+"""Run one task inside the current process: inputs in, step call, outputs stored, manifest out.
+
+This is what a forked worker (or the fresh-interpreter ``step`` command) executes. It returns the
+task's manifest; whoever launched the task writes it to the datastore as the commit point, after
+the logs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from typing import Any
+
+from flowkit.datastore.flowstore import FlowDatastore
+from flowkit.datastore.manifest import ArtifactRef, ForeachFrame, TaskManifest
+from flowkit.dsl.current import current
+from flowkit.dsl.flowspec import FlowSpec
+from flowkit.dsl.inputs import Inputs
+from flowkit.dsl.state import ForeachLevel, TaskState, Transition
+from flowkit.errors import FlowkitError, FlowRuntimeError
+from flowkit.graph.model import FlowGraph
+from flowkit.runtime.spec import TaskSpec, levels_from_manifest, levels_to_json
+
+
+class RunContext:
+    """What every task of a run shares: the flow, its graph, the datastore and run facts."""
+
+    def __init__(
+        self,
+        flow_cls: type[FlowSpec],
+        graph: FlowGraph,
+        store: FlowDatastore,
+        run_id: str,
+        *,
+        user: str = "",
+        tags: tuple[str, ...] = (),
+        origin_run_id: str | None = None,
+    ) -> None:
+        self.flow_cls = flow_cls
+        self.graph = graph
+        self.store = store
+        self.run_id = run_id
+        self.user = user
+        self.tags = tags
+        self.origin_run_id = origin_run_id
+
+    @property
+    def flow_name(self) -> str:
+        """The flow's name."""
+        return self.graph.name
+
+
+def _make_view(ctx: RunContext, state: TaskState) -> FlowSpec:
+    flow = ctx.flow_cls(use_cli=False)
+    object.__setattr__(flow, "_fk_state", state)
+    return flow
+
+
+def _loader(ctx: RunContext):  # type: ignore[no-untyped-def]
+    def load(ref: ArtifactRef) -> Any:
+        return ctx.store.load_artifact(ref)
+
+    return load
+
+
+def _build_flow(ctx: RunContext, spec: TaskSpec) -> tuple[FlowSpec, Inputs | None]:
+    node = ctx.graph[spec.step]
+    load = _loader(ctx)
+    params = frozenset(spec.params)
+    if not node.is_join:
+        refs: dict[str, Any] = dict(spec.params)
+        if spec.parents:
+            refs.update(spec.parents[0].artifacts)
+        state = TaskState(ctx.flow_name, spec.step, refs, load, params, list(spec.foreach))
+        return _make_view(ctx, state), None
+    views = []
+    for parent in spec.parents:
+        branch_refs = dict(spec.params)
+        branch_refs.update(parent.artifacts)
+        view_state = TaskState(
+            ctx.flow_name,
+            parent.step,
+            branch_refs,
+            load,
+            params,
+            levels_from_manifest(parent),
+            read_only=True,
+        )
+        views.append(_make_view(ctx, view_state))
+    state = TaskState(
+        ctx.flow_name, spec.step, dict(spec.params), load, params, list(spec.foreach), is_join=True
+    )
+    return _make_view(ctx, state), Inputs(views)
+
+
+def _check_transition(ctx: RunContext, step: str, transition: Transition | None) -> None:
+    node = ctx.graph[step]
+    if node.kind == "end":
+        if transition is not None:
+            raise FlowRuntimeError("the end step called self.next", hint="remove the call")
+        return
+    if transition is None:
+        raise FlowRuntimeError(
+            f"step {step!r} finished without calling self.next",
+            hint="make self.next(...) the last statement and make sure no return skips it",
+        )
+    expected = node.out if node.kind != "switch" else None
+    if expected is not None and transition.targets != expected:
+        raise FlowRuntimeError(
+            f"step {step!r} called self.next({', '.join(transition.targets)}) but its last "
+            f"statement names {', '.join(expected)}",
+            hint="call self.next exactly once, as the last statement of the step",
+        )
+    if node.kind == "switch" and transition.condition is None:
+        raise FlowRuntimeError(f"step {step!r} must take a branch of its switch")
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback without flowkit's own frames: the user's code is what matters."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if "/flowkit/" not in f.filename.replace("\\", "/")
+    ]
+    text = "".join(traceback.format_list(frames))
+    detail = "".join(traceback.format_exception_only(type(exc), exc))
+    return f"Traceback (most recent call last):\n{text}{detail}" if frames else detail
+
+
+def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
+    """Run ``spec`` in this process and return its (unwritten) manifest.
+
+    A failure of the user's code is reported in the manifest (status ``failed``) with the user's
+    traceback, which is also printed to stderr so it lands in the task's log.
+    """
+    started = time.time()
+    current._bind(
+        flow_name=ctx.flow_name,
+        run_id=ctx.run_id,
+        step_name=spec.step,
+        task_id=spec.task_id,
+        retry_count=spec.attempt,
+        origin_run_id=ctx.origin_run_id,
+        username=ctx.user,
+        parameter_names=sorted(spec.params),
+        tags=list(ctx.tags),
+        datastore_root=ctx.store.storage.root,
+    )
+    manifest = TaskManifest(
+        flow=ctx.flow_name,
+        run_id=ctx.run_id,
+        step=spec.step,
+        task_id=spec.task_id,
+        attempt=spec.attempt,
+        status="failed",
+        started_at=started,
+        finished_at=started,
+        artifacts={},
+        foreach_stack=[ForeachFrame(lv.step, lv.index, lv.num_splits) for lv in spec.foreach],
+        parents=spec.parent_pathspecs,
+        next_steps=[],
+        foreach_count=None,
+        exception=None,
+        logs={},
+        origin_pathspec=None,
+        extra={"foreach": levels_to_json(spec.foreach)},
+    )
+    try:
+        flow, inputs = _build_flow(ctx, spec)
+        method = getattr(flow, spec.step)
+        if inputs is not None:
+            method(inputs)
+        else:
+            method()
+        state: TaskState = flow.__dict__["_fk_state"]
+        _check_transition(ctx, spec.step, state.transition)
+        manifest.artifacts = _store_outputs(ctx, flow, state)
+        if state.transition is not None:
+            manifest.next_steps = list(state.transition.targets)
+            manifest.foreach_count = state.transition.num_splits
+            if state.transition.foreach:
+                manifest.extra["foreach_var"] = state.transition.foreach
+        manifest.status = "succeeded"
+    except FlowkitError as exc:
+        manifest.exception = _describe(exc, exc.format_message())
+        print(f"flowkit: {exc.format_message()}", file=sys.stderr)
+    except BaseException as exc:  # the user's code may raise anything, even SystemExit
+        text = _user_traceback(exc)
+        manifest.exception = _describe(exc, text)
+        sys.stderr.write(text)
+    finally:
+        manifest.finished_at = time.time()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return manifest
+
+
+def _describe(exc: BaseException, text: str) -> dict[str, str]:
+    return {"type": type(exc).__name__, "message": str(exc), "traceback": text}
+
+
+def _store_outputs(ctx: RunContext, flow: FlowSpec, state: TaskState) -> dict[str, ArtifactRef]:
+    values = {k: v for k, v in flow.__dict__.items() if not k.startswith("_")}
+    refs: dict[str, ArtifactRef] = {k: r for k, r in state.refs.items() if k not in values}
+    if values:
+        refs.update(ctx.store.save_artifacts(values))
+    return refs
