@@ -1,0 +1,51 @@
+"""Where flowkit keeps runs, task manifests, logs and artifacts.
+
+Layers, each importing only the ones before it:
+
+* :mod:`~flowkit.datastore.storage` — whole objects under ``/``-separated keys, over fsspec.
+* :mod:`~flowkit.datastore.content` — content-addressed, deduplicated, verified blobs.
+* :mod:`~flowkit.datastore.serialize` — artifact values to bytes and back (no storage).
+* :mod:`~flowkit.datastore.manifest` — run and task records and their JSON form.
+* :mod:`~flowkit.datastore.flowstore` — one flow's runs, manifests, logs and artifacts.
+* :mod:`~flowkit.datastore.codesnap` — reproducible archives of a flow's code.
+"""
+
+from flowkit.datastore.codesnap import (
+    CodeSnapshot,
+    build_snapshot,
+    extract_snapshot,
+    list_snapshot,
+)
+from flowkit.datastore.content import ContentStore
+from flowkit.datastore.flowstore import FlowDatastore
+from flowkit.datastore.manifest import (
+    ArtifactRef,
+    ForeachFrame,
+    RunEnd,
+    RunRecord,
+    RunStatus,
+    TaskManifest,
+    TaskStatus,
+)
+from flowkit.datastore.serialize import SerializedArtifact, deserialize, serialize
+from flowkit.datastore.storage import ByteStorage
+
+__all__ = [
+    "ArtifactRef",
+    "ByteStorage",
+    "CodeSnapshot",
+    "ContentStore",
+    "FlowDatastore",
+    "ForeachFrame",
+    "RunEnd",
+    "RunRecord",
+    "RunStatus",
+    "SerializedArtifact",
+    "TaskManifest",
+    "TaskStatus",
+    "build_snapshot",
+    "deserialize",
+    "extract_snapshot",
+    "list_snapshot",
+    "serialize",
+]

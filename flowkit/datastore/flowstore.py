@@ -1,0 +1,330 @@
+"""The datastore of one flow: run ids, run records, task manifests, logs and artifacts.
+
+Layout under the storage root::
+
+    {flow}/data/{sha[:2]}/{sha}                                   artifact blobs (deduplicated)
+    {flow}/runs/{run_id}/run.json                                 start record; claims the id
+    {flow}/runs/{run_id}/end.json                                 end record
+    {flow}/runs/{run_id}/{step}/{task_id}/{attempt}.manifest.json commit point of a task attempt
+    {flow}/runs/{run_id}/{step}/{task_id}/{attempt}.{stream}      non-empty logs
+    {flow}/latest                                                 hint: highest run id allocated
+
+Nothing here is ever updated in place except the ``latest`` hint, which readers only trust as a
+starting point. That is what lets several runners share one datastore without a lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import replace
+from typing import Any
+
+from flowkit.datastore.content import ContentStore
+from flowkit.datastore.manifest import ArtifactRef, RunEnd, RunRecord, RunStatus, TaskManifest
+from flowkit.datastore.serialize import deserialize, serialize
+from flowkit.datastore.storage import ByteStorage
+from flowkit.errors import DatastoreError, ObjectNotFound, RunNotFound
+
+_MANIFEST_SUFFIX = ".manifest.json"
+_FINAL_STATUSES = ("succeeded", "failed", "killed")
+
+
+class FlowDatastore:
+    """Reads and writes everything stored for one flow.
+
+    Args:
+        storage: The datastore root.
+        flow_name: The flow class name, e.g. ``"HelloFlow"``.
+
+    Attributes:
+        storage: The datastore root.
+        flow_name: The flow class name.
+        content: The flow's artifact blobs, under ``{flow}/data``.
+    """
+
+    def __init__(self, storage: ByteStorage, flow_name: str) -> None:
+        self.storage = storage
+        self.flow_name = _segment(flow_name, "flow name")
+        self.content = ContentStore(storage, f"{flow_name}/data")
+
+    def __repr__(self) -> str:
+        return f"FlowDatastore({self.storage.root!r}, {self.flow_name!r})"
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def new_run(self, record: RunRecord) -> str:
+        """Allocate the next run id and store the start record under it.
+
+        Ids are claimed by creating ``run.json`` exclusively, so runners started at the same
+        moment against one datastore always get distinct ids.
+
+        Args:
+            record: The start record; its ``run_id`` is ignored and replaced.
+
+        Returns:
+            The new run id, e.g. ``"12"``.
+        """
+        candidate = self._read_hint()
+        if candidate is None:
+            candidate = max((int(r) for r in self.run_ids() if r.isdigit()), default=0)
+        while True:
+            candidate += 1
+            run_id = str(candidate)
+            start = replace(record, flow=self.flow_name, run_id=run_id)
+            if self.storage.write(self._run_key(run_id), start.to_json(), exclusive=True):
+                self._raise_hint(candidate)
+                return run_id
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        finished_at: float | None = None,
+        summary: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store the end record of a run.
+
+        Args:
+            run_id: The run.
+            status: ``"succeeded"``, ``"failed"`` or ``"killed"``.
+            finished_at: End time; now when omitted.
+            summary: Free-form totals for the run.
+
+        Raises:
+            RunNotFound: The run does not exist.
+            DatastoreError: ``status`` is not a final status.
+        """
+        if status not in _FINAL_STATUSES:
+            raise DatastoreError(
+                f"a run cannot finish with status {status!r}; use one of {_FINAL_STATUSES}"
+            )
+        if not self.storage.exists(self._run_key(run_id)):
+            raise self._run_not_found(run_id)
+        end = RunEnd(
+            status=status,
+            finished_at=time.time() if finished_at is None else finished_at,
+            summary=dict(summary or {}),
+        )
+        self.storage.write(f"{self._run_prefix(run_id)}/end.json", end.to_json())
+
+    def run_record(self, run_id: str) -> RunRecord:
+        """Return the run's record, completed with its end part once the run has finished.
+
+        Raises:
+            RunNotFound: The run does not exist.
+        """
+        try:
+            record = RunRecord.from_json(self.storage.read(self._run_key(run_id)))
+        except ObjectNotFound as exc:
+            raise self._run_not_found(run_id) from exc
+        try:
+            end = self.storage.read(f"{self._run_prefix(run_id)}/end.json")
+        except ObjectNotFound:
+            return record
+        return record.with_end(RunEnd.from_json(end))
+
+    def run_ids(self) -> list[str]:
+        """Return the ids of all runs, in numeric order."""
+        return sorted(self.storage.list(f"{self.flow_name}/runs"), key=_numeric_first)
+
+    def latest_run_id(self) -> str | None:
+        """Return the highest allocated run id, or ``None`` when the flow has no run.
+
+        Starts from the ``latest`` hint and probes upward, so it costs a couple of existence
+        checks instead of a listing of every run.
+        """
+        hint = self._read_hint()
+        if hint is None or not self.storage.exists(self._run_key(str(hint))):
+            numeric = [r for r in self.run_ids() if r.isdigit()]
+            return numeric[-1] if numeric else None
+        while self.storage.exists(self._run_key(str(hint + 1))):
+            hint += 1
+        return str(hint)
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    def steps(self, run_id: str) -> list[str]:
+        """Return the names of the steps that have tasks in the run (``[]`` if none)."""
+        # Step names are identifiers, which tells them apart from run.json and end.json.
+        return [n for n in self.storage.list(self._run_prefix(run_id)) if n.isidentifier()]
+
+    def tasks(self, run_id: str, step: str) -> list[str]:
+        """Return the task ids of a step of the run, in numeric order (``[]`` if none)."""
+        names = self.storage.list(f"{self._run_prefix(run_id)}/{_segment(step, 'step name')}")
+        return sorted(names, key=_numeric_first)
+
+    def attempts(self, run_id: str, step: str, task_id: str) -> list[int]:
+        """Return the attempts of a task that have a manifest, in increasing order."""
+        names = self.storage.list(self._task_prefix(run_id, step, task_id))
+        stems = (n[: -len(_MANIFEST_SUFFIX)] for n in names if n.endswith(_MANIFEST_SUFFIX))
+        return sorted(int(stem) for stem in stems if stem.isdigit())
+
+    def write_manifest(self, manifest: TaskManifest) -> None:
+        """Store a task attempt's manifest; this is the moment the attempt becomes visible.
+
+        Raises:
+            DatastoreError: The manifest belongs to another flow.
+        """
+        if manifest.flow != self.flow_name:
+            raise DatastoreError(
+                f"the manifest of {manifest.pathspec} cannot be stored with the flow "
+                f"{self.flow_name}"
+            )
+        self.storage.write(
+            self._manifest_key(manifest.run_id, manifest.step, manifest.task_id, manifest.attempt),
+            manifest.to_json(),
+        )
+
+    def read_manifest(
+        self, run_id: str, step: str, task_id: str, attempt: int | None = None
+    ) -> TaskManifest:
+        """Return the manifest of one attempt of a task.
+
+        Args:
+            run_id: The run.
+            step: The step name.
+            task_id: The task id.
+            attempt: The attempt; the highest one stored when ``None``.
+
+        Raises:
+            RunNotFound: The task (or that attempt of it) has no manifest.
+        """
+        pathspec = f"{self.flow_name}/{run_id}/{step}/{task_id}"
+        if attempt is None:
+            stored = self.attempts(run_id, step, task_id)
+            if not stored:
+                raise RunNotFound(
+                    f"the task {pathspec} does not exist or has not finished",
+                    hint=f"list the tasks of the run with the client: Run('{self.flow_name}/"
+                    f"{run_id}')",
+                )
+            attempt = stored[-1]
+        try:
+            data = self.storage.read(self._manifest_key(run_id, step, task_id, attempt))
+        except ObjectNotFound as exc:
+            raise RunNotFound(f"the task {pathspec} has no attempt {attempt}") from exc
+        return TaskManifest.from_json(data)
+
+    def manifests(self, run_id: str) -> list[TaskManifest]:
+        """Return the manifest of the latest attempt of every finished task of the run.
+
+        Tasks without a manifest (still running, or killed before committing) are left out.
+        """
+        found = []
+        for step in self.steps(run_id):
+            for task_id in self.tasks(run_id, step):
+                stored = self.attempts(run_id, step, task_id)
+                if stored:
+                    found.append(self.read_manifest(run_id, step, task_id, stored[-1]))
+        return found
+
+    # -- logs ------------------------------------------------------------------------------
+
+    def write_log(
+        self, run_id: str, step: str, task_id: str, attempt: int, stream: str, data: bytes
+    ) -> None:
+        """Store the output of one stream (``"stdout"``, ``"stderr"``) of a task attempt.
+
+        Empty output is not written; :meth:`read_log` returns ``b""`` for it.
+        """
+        if data:
+            self.storage.write(self._log_key(run_id, step, task_id, attempt, stream), data)
+
+    def read_log(self, run_id: str, step: str, task_id: str, attempt: int, stream: str) -> bytes:
+        """Return the stored output of one stream of a task attempt (``b""`` when empty)."""
+        try:
+            return bytes(self.storage.read(self._log_key(run_id, step, task_id, attempt, stream)))
+        except ObjectNotFound:
+            return b""
+
+    # -- artifacts -------------------------------------------------------------------------
+
+    def save_artifact(self, value: Any, name: str | None = None) -> ArtifactRef:
+        """Serialize and store one value.
+
+        Raises:
+            UnpicklableArtifact: The value cannot be serialized.
+        """
+        serialized = serialize(value, name)
+        sha = self.content.put(serialized.parts)
+        return ArtifactRef(sha=sha, type=serialized.type_name, size=serialized.size)
+
+    def save_artifacts(self, values: Mapping[str, Any]) -> dict[str, ArtifactRef]:
+        """Serialize and store several named values with one batched existence check.
+
+        Raises:
+            UnpicklableArtifact: A value cannot be serialized; the message names it.
+        """
+        serialized = {name: serialize(value, name) for name, value in values.items()}
+        shas = self.content.put_many([s.parts for s in serialized.values()])
+        return {
+            name: ArtifactRef(sha=sha, type=s.type_name, size=s.size)
+            for (name, s), sha in zip(serialized.items(), shas, strict=True)
+        }
+
+    def load_artifact(self, ref: ArtifactRef | str) -> Any:
+        """Load a stored value, given its reference or blob name.
+
+        Raises:
+            ObjectNotFound: The blob is missing.
+            CorruptObject: The blob's bytes do not match its name.
+        """
+        sha = ref.sha if isinstance(ref, ArtifactRef) else ref
+        return deserialize(self.content.get(sha))
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def _run_prefix(self, run_id: str) -> str:
+        return f"{self.flow_name}/runs/{_segment(run_id, 'run id')}"
+
+    def _run_key(self, run_id: str) -> str:
+        return f"{self._run_prefix(run_id)}/run.json"
+
+    def _task_prefix(self, run_id: str, step: str, task_id: str) -> str:
+        return (
+            f"{self._run_prefix(run_id)}/{_segment(step, 'step name')}/"
+            f"{_segment(task_id, 'task id')}"
+        )
+
+    def _manifest_key(self, run_id: str, step: str, task_id: str, attempt: int) -> str:
+        return f"{self._task_prefix(run_id, step, task_id)}/{int(attempt)}{_MANIFEST_SUFFIX}"
+
+    def _log_key(self, run_id: str, step: str, task_id: str, attempt: int, stream: str) -> str:
+        if not stream.isidentifier():
+            raise DatastoreError(f"invalid log stream name {stream!r}; use e.g. 'stdout'")
+        return f"{self._task_prefix(run_id, step, task_id)}/{int(attempt)}.{stream}"
+
+    def _read_hint(self) -> int | None:
+        try:
+            text = self.storage.read(f"{self.flow_name}/latest").decode().strip()
+        except (ObjectNotFound, UnicodeDecodeError):
+            return None
+        return int(text) if text.isdigit() else None
+
+    def _raise_hint(self, run_number: int) -> None:
+        # Best effort: a lost update only makes the next allocation probe one id further.
+        current = self._read_hint()
+        if current is None or current < run_number:
+            with suppress(OSError, DatastoreError):
+                self.storage.write(f"{self.flow_name}/latest", str(run_number).encode())
+
+    def _run_not_found(self, run_id: str) -> RunNotFound:
+        latest = self.latest_run_id()
+        hint = (
+            f"the latest run of {self.flow_name} is {self.flow_name}/{latest}"
+            if latest
+            else f"no run of {self.flow_name} is recorded in {self.storage.root} yet"
+        )
+        return RunNotFound(f"the run {self.flow_name}/{run_id} does not exist", hint=hint)
+
+
+def _segment(value: str, what: str) -> str:
+    if not value or "/" in value or value in (".", ".."):
+        raise DatastoreError(f"invalid {what} {value!r}: it must be a non-empty name without '/'")
+    return value
+
+
+def _numeric_first(name: str) -> tuple[bool, int, str]:
+    return (not name.isdigit(), int(name) if name.isdigit() else 0, name)

@@ -1,0 +1,99 @@
+"""Storage backends every datastore test runs against.
+
+To run the whole datastore suite on another backend, add one entry to ``BACKENDS``: a function
+that returns a fresh, empty root URL for one test (and cleans it up afterwards).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import pytest
+
+from flowkit.datastore import ArtifactRef, ByteStorage, ForeachFrame, RunRecord, TaskManifest
+
+
+def _local_root(tmp_path: Path) -> Iterator[str]:
+    yield str(tmp_path / "store")
+
+
+def _memory_root(tmp_path: Path) -> Iterator[str]:
+    root = f"memory://flowkit-test-{uuid.uuid4().hex}"
+    yield root
+    fs, path = fsspec.core.url_to_fs(root)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+
+
+BACKENDS: dict[str, Callable[[Path], Iterator[str]]] = {
+    "local": _local_root,
+    "memory": _memory_root,
+}
+# Backends that several processes can share (memory:// lives inside one process).
+SHARED_BACKENDS = ["local"]
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def storage_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty root URL on each backend."""
+    yield from BACKENDS[request.param](tmp_path)
+
+
+@pytest.fixture
+def storage(storage_root: str) -> ByteStorage:
+    """A :class:`ByteStorage` over a fresh root on each backend."""
+    return ByteStorage(storage_root)
+
+
+@pytest.fixture(params=SHARED_BACKENDS)
+def shared_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh root URL on each backend that separate processes can share."""
+    yield from BACKENDS[request.param](tmp_path)
+
+
+def _make_manifest(**changes: Any) -> TaskManifest:
+    values: dict[str, Any] = dict(
+        flow="HelloFlow",
+        run_id="3",
+        step="train",
+        task_id="7",
+        attempt=1,
+        status="failed",
+        started_at=1700000000.25,
+        finished_at=1700000003.5,
+        artifacts={"model": ArtifactRef(sha="ab" * 32, type="builtins.dict", size=120)},
+        foreach_stack=[ForeachFrame(step="start", index=2, num_splits=5)],
+        parents=["HelloFlow/3/start/1"],
+        next_steps=["join"],
+        foreach_count=None,
+        exception={"type": "ValueError", "message": "bad", "traceback": "Traceback ..."},
+        logs={"stdout": 12},
+        origin_pathspec="HelloFlow/2/train/7",
+        extra={"plugin": {"k": [1, 2]}},
+    )
+    values.update(changes)
+    return TaskManifest(**values)
+
+
+def _make_run_record(**changes: Any) -> RunRecord:
+    values: dict[str, Any] = dict(
+        flow="HelloFlow", run_id="", created_at=100.0, user="ada", flow_file="hello.py"
+    )
+    values.update(changes)
+    return RunRecord(**values)
+
+
+@pytest.fixture
+def make_manifest() -> Callable[..., TaskManifest]:
+    """Build a fully populated TaskManifest; keyword arguments override fields."""
+    return _make_manifest
+
+
+@pytest.fixture
+def make_run_record() -> Callable[..., RunRecord]:
+    """Build a start RunRecord of HelloFlow; keyword arguments override fields."""
+    return _make_run_record

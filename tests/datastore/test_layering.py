@@ -1,0 +1,63 @@
+"""The datastore's import contract: layers import only downwards, never the upper packages."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import flowkit.datastore
+
+PACKAGE = Path(flowkit.datastore.__file__).parent
+# Each module may import only the datastore modules listed for it.
+ALLOWED = {
+    "storage": set(),
+    "content": {"storage"},
+    "serialize": set(),
+    "manifest": set(),
+    "flowstore": {"storage", "content", "serialize", "manifest"},
+    "codesnap": set(),
+}
+FORBIDDEN_PACKAGES = ("flowkit.dsl", "flowkit.graph", "flowkit.runtime", "flowkit.cli")
+
+
+def _imports(module: str) -> set[str]:
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_every_module_is_covered() -> None:
+    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
+    assert modules == set(ALLOWED)
+
+
+@pytest.mark.parametrize("module", sorted(ALLOWED))
+def test_module_imports_only_lower_layers(module: str) -> None:
+    imported = _imports(module)
+    datastore = {n.rsplit(".", 1)[1] for n in imported if n.startswith("flowkit.datastore.")}
+    assert datastore <= ALLOWED[module]
+    assert not [n for n in imported if n.startswith(FORBIDDEN_PACKAGES)]
+
+
+def test_importing_the_datastore_loads_no_upper_package() -> None:
+    code = (
+        "import sys, flowkit.datastore; "
+        f"print([m for m in sys.modules if m.startswith({FORBIDDEN_PACKAGES!r})])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PACKAGE.parent.parent,
+    )
+    assert out.stdout.strip() == "[]"
