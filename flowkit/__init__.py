@@ -21,7 +21,16 @@ _EXPORTS = {
     "FlowkitError": "flowkit.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Flow",
+    "FlowSpec",
+    "FlowkitError",
+    "IncludeFile",
+    "JSONType",
+    "Parameter",
+    "current",
+    "step",
+]
 
 if TYPE_CHECKING:
     from flowkit.dsl.current import current

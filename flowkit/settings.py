@@ -53,7 +53,12 @@ class Settings:
 
 
 def _default_user() -> str:
-    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user database entry (some containers)
+        return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
 
 
 def _coerce(name: str, kind: Any, raw: Any) -> Any:

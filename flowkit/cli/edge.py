@@ -21,7 +21,9 @@ def fail(exc: FlowkitError, debug: bool) -> NoReturn:
     sys.exit(exc.exit_code)
 
 
-def run_cli(command: click.Command, args: list[str], prog_name: str, debug_flag: Callable[[], bool]) -> NoReturn:
+def run_cli(
+    command: click.Command, args: list[str], prog_name: str, debug_flag: Callable[[], bool]
+) -> NoReturn:
     """Run a click command, turning flowkit and click errors into messages and exit codes."""
     try:
         command.main(args=args, prog_name=prog_name, standalone_mode=False)

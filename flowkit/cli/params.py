@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
 import click
@@ -10,6 +9,8 @@ import click
 from flowkit.dsl.flowspec import RESERVED_NAMES
 from flowkit.dsl.parameters import IncludeFile, Parameter, flow_parameters
 from flowkit.errors import FlowDefinitionError, ParameterError
+from flowkit.graph.parser import attribute_location
+from flowkit.settings import load_settings
 
 #: Options of ``run`` that a parameter may not shadow.
 RUN_OPTIONS = frozenset({"max_workers", "tag", "datastore_root", "debug", "help"})
@@ -32,20 +33,24 @@ def check_parameters(flow_cls: type) -> dict[str, Parameter]:
     seen: dict[str, str] = {}
     for attr, param in params.items():
         key = param.name.replace("-", "_")
+        where = attribute_location(flow_cls, attr)
         if key in RUN_OPTIONS or attr in RESERVED_NAMES or key in RESERVED_NAMES:
             raise FlowDefinitionError(
                 f"parameter {param.name!r} clashes with a name flowkit uses",
                 hint=f"rename it (reserved: {', '.join(sorted(RUN_OPTIONS | RESERVED_NAMES))})",
+                location=where,
             )
         if key in seen:
             raise FlowDefinitionError(
                 f"parameters {seen[key]!r} and {attr!r} both use the option --{param.name}",
                 hint="give each parameter its own name",
+                location=where,
             )
         if not key.isidentifier():
             raise FlowDefinitionError(
                 f"parameter name {param.name!r} is not a valid option name",
                 hint="use letters, digits and underscores",
+                location=where,
             )
         seen[key] = attr
     return params
@@ -78,13 +83,15 @@ def parameter_options(params: dict[str, Parameter]) -> list[click.Option]:
     return options
 
 
-def resolve_values(flow_name: str, params: dict[str, Parameter], raw: dict[str, Any]) -> dict[str, Any]:
+def resolve_values(
+    flow_name: str, params: dict[str, Parameter], raw: dict[str, Any]
+) -> dict[str, Any]:
     """Turn the raw option values into the run's parameter values.
 
     Raises:
         ParameterError: A required value is missing, or a value cannot be converted or loaded.
     """
-    user = getpass.getuser()
+    user = load_settings().user
     values: dict[str, Any] = {}
     for attr, param in params.items():
         given = raw.get(_PREFIX + attr)

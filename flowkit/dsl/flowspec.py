@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Sized
 from typing import Any
 
@@ -14,6 +16,16 @@ from flowkit.errors import FlowRuntimeError, MergeConflict, did_you_mean
 RESERVED_NAMES = frozenset(
     {"next", "input", "index", "merge_artifacts", "foreach_stack", "name", "inputs", "script_name"}
 )
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _caller_location() -> str:
+    """``file:line`` of the innermost frame outside flowkit: the user's line that called us."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
 
 
 class FlowSpec:
@@ -61,6 +73,7 @@ class FlowSpec:
                 raise FlowRuntimeError(
                     f"{name!r} is reserved by flowkit and cannot be used as an artifact name",
                     hint=f"rename it, e.g. self.{name}_value = ...",
+                    location=_caller_location(),
                 )
         object.__setattr__(self, name, value)
 
@@ -98,9 +111,7 @@ class FlowSpec:
         return [(f.index, f.num_splits, f.step) for f in state.foreach] if state else []
 
     # -- transitions ---------------------------------------------------------------------------
-    def next(
-        self, *targets: Any, foreach: str | None = None, condition: str | None = None
-    ) -> None:
+    def next(self, *targets: Any, foreach: str | None = None, condition: str | None = None) -> None:
         """Say which step(s) run after this one.
 
         Args:
@@ -114,15 +125,29 @@ class FlowSpec:
                 artifact is missing, empty or not a sequence, or the switch value has no branch.
         """
         state: TaskState = self.__dict__["_fk_state"]
+        called_at = _caller_location()
+        try:
+            transition = self._transition(state, targets, foreach, condition)
+        except FlowRuntimeError as exc:
+            exc.location = exc.location or called_at
+            raise
+        transition.location = called_at
+        state.transition = transition
+
+    def _transition(
+        self, state: TaskState, targets: tuple[Any, ...], foreach: str | None, condition: str | None
+    ) -> Transition:
         where = f"step {state.step_name!r}"
         if state.transition is not None:
+            first = state.transition.location
             raise FlowRuntimeError(
-                f"self.next was called twice in {where}",
-                hint="call self.next exactly once, as the last statement of the step",
+                f"self.next was called twice in {where}"
+                + (f" (first at {first})" if first else ""),
+                hint="call self.next exactly once, as the last statement of the step "
+                "(calls from helper methods count too)",
             )
         if len(targets) == 1 and isinstance(targets[0], dict):
-            state.transition = self._switch(targets[0], condition, where)
-            return
+            return self._switch(targets[0], condition, where)
         if condition is not None:
             raise FlowRuntimeError(
                 f"{where} passes condition= without a dict of branches",
@@ -132,13 +157,12 @@ class FlowSpec:
             raise FlowRuntimeError(f"self.next() in {where} names no step", hint="pass a step")
         names = [self._target_name(t, where) for t in targets]
         if foreach is None:
-            state.transition = Transition(names)
-            return
+            return Transition(names)
         if len(names) != 1:
             raise FlowRuntimeError(
                 f"{where} uses foreach with {len(names)} targets", hint="foreach takes one target"
             )
-        state.transition = Transition(names, foreach=foreach, num_splits=self._count(foreach, where))
+        return Transition(names, foreach=foreach, num_splits=self._count(foreach, where))
 
     def _target_name(self, target: Any, where: str) -> str:
         func = getattr(target, "__func__", None)
@@ -158,9 +182,10 @@ class FlowSpec:
                 hint=f"assign the sequence first: self.{var} = [...]",
             ) from None
         if isinstance(items, (str, bytes)) or not isinstance(items, Sized):
+            shown = repr(items) if len(repr(items)) <= 40 else repr(items)[:37] + "..."
             raise FlowRuntimeError(
-                f"{where}: foreach={var!r} needs a sequence with a length, "
-                f"but self.{var} is a {type(items).__name__}",
+                f"{where}: foreach={var!r} needs a list or another sequence with a length, "
+                f"but self.{var} is {shown} (type {type(items).__name__})",
                 hint=f"make self.{var} a list (e.g. list(...)) before self.next",
             )
         count = len(items)
@@ -234,8 +259,7 @@ class FlowSpec:
             missing = sorted(wanted - available)
             if missing:
                 raise FlowRuntimeError(
-                    f"merge_artifacts(include=...) names {', '.join(missing)}, "
-                    "which no branch has",
+                    f"merge_artifacts(include=...) names {', '.join(missing)}, which no branch has",
                     hint=f"branches have: {', '.join(sorted(available)) or 'nothing'}",
                 )
         else:

@@ -31,11 +31,12 @@ class Inputs(Sequence[Any]):
         if name.startswith("_"):
             raise AttributeError(name)
         names = [v._fk_state.step_name for v in self._views]
-        for view, step_name in zip(self._views, names):
+        for view, step_name in zip(self._views, names, strict=True):
             if step_name == name:
                 return view
+        joined = ", ".join(sorted(set(names)))
         raise FlowRuntimeError(
-            f"inputs has no branch {name!r}; the joined branches are {', '.join(sorted(set(names)))}."
+            f"inputs has no branch {name!r}; the joined branches are {joined}."
             + did_you_mean(name, names),
             hint="use inputs.<step name> for a branch of a static split, or iterate over inputs",
         )

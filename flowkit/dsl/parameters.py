@@ -21,7 +21,13 @@ class JSONType:
     """Marker type: the parameter's value is parsed as JSON (``--config '{"a": 1}'``)."""
 
 
-_TYPE_NAMES: dict[Any, str] = {str: "str", int: "int", float: "float", bool: "bool", JSONType: "json"}
+_TYPE_NAMES: dict[Any, str] = {
+    str: "str",
+    int: "int",
+    float: "float",
+    bool: "bool",
+    JSONType: "json",
+}
 _TRUE = {"1", "true", "yes", "y", "on", "t"}
 _FALSE = {"0", "false", "no", "n", "off", "f"}
 
@@ -53,8 +59,8 @@ class Parameter:
         self,
         name: str,
         default: Any = None,
-        type: Any = None,  # noqa: A002 - mirrors the familiar keyword
-        help: str | None = None,  # noqa: A002
+        type: Any = None,
+        help: str | None = None,
         required: bool = False,
         show_default: bool = True,
         **_ignored: Any,
@@ -189,7 +195,7 @@ class IncludeFile(Parameter):
         default: Any = None,
         is_text: bool = True,
         encoding: str = "utf-8",
-        help: str | None = None,  # noqa: A002
+        help: str | None = None,
         required: bool = False,
         **kwargs: Any,
     ) -> None:

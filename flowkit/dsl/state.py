@@ -33,6 +33,7 @@ class Transition:
     foreach: str | None = None
     num_splits: int | None = None
     condition: str | None = None
+    location: str = ""  # file:line of the self.next call, for "called twice" errors
 
 
 def item_at(items: Any, index: int) -> Any:
@@ -87,7 +88,9 @@ class TaskState:
         if not self.foreach:
             return None
         level = self.foreach[-1]
-        items = self.loader(level.items_ref) if level.items_ref is not None else self.load(level.var)
+        items = (
+            self.loader(level.items_ref) if level.items_ref is not None else self.load(level.var)
+        )
         return item_at(items, level.index)
 
     def require_writable(self, name: str) -> None:

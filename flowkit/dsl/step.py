@@ -27,6 +27,10 @@ def step(func: F) -> F:
     Raises:
         FlowDefinitionError: ``@step`` was applied to something that is not a function.
     """
+    if isinstance(func, (staticmethod, classmethod, property)):
+        # Raising here would surface as a traceback while the class body runs, before the CLI
+        # can format anything; the graph check reports it instead, with its file and line.
+        return func
     if not callable(func) or not hasattr(func, "__code__"):
         raise FlowDefinitionError(
             f"@step can only decorate a method defined with def, not {type(func).__name__}",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flowkit.errors import FlowDefinitionError, did_you_mean
 from flowkit.graph.model import FlowGraph, StepNode
+from flowkit.graph.parser import NEXT_FORMS
 
 Stack = list[tuple[str, str]]
 
 
 def _err(node: StepNode | None, graph: FlowGraph, message: str, hint: str, line: int = 0):
-    location = f"{node.file}:{line or node.line}" if node else graph.file
+    location = f"{node.file}:{line or node.line}" if node else graph.location
     return FlowDefinitionError(message, hint=hint, location=location)
 
 
@@ -27,19 +28,33 @@ def check_graph(graph: FlowGraph) -> list[FlowDefinitionError]:
 
 def _check_ends(graph: FlowGraph) -> list[FlowDefinitionError]:
     errors = []
+    # The parser marks a step without self.next as kind "end"; only the step named end may be.
+    no_next = [node for node in graph if node.kind == "end" and node.name != "end"]
+    roots = [node.name for node in graph if not node.parents]
     for name, role in (("start", "first"), ("end", "last")):
-        if name not in graph:
-            errors.append(
-                _err(
-                    None,
-                    graph,
-                    f"flow {graph.name} has no {name} step",
-                    f"add the {role} step: @step def {name}(self): ...",
-                )
-            )
+        if name in graph:
+            continue
+        hint = f"add the {role} step: @step def {name}(self): ..."
+        if name == "start" and len(roots) == 1:
+            hint += f" (or rename {roots[0]!r}, which no step leads to, to start)"
+        if name == "end" and no_next:
+            hint += f" (or rename {no_next[0].name!r}, which does not call self.next, to end)"
+        errors.append(_err(None, graph, f"flow {graph.name} has no {name} step", hint))
     if "start" in graph and graph["start"].is_join:
         node = graph["start"]
-        errors.append(_err(node, graph, "the start step cannot be a join", "def start(self):"))
+        errors.append(
+            _err(node, graph, "the start step cannot be a join", "declare it as def start(self):")
+        )
+    if "end" in graph:
+        errors.extend(
+            _err(
+                node,
+                graph,
+                f"step {node.name!r} does not call self.next",
+                f"end the step with self.next(...), e.g. self.next(self.end); forms: {NEXT_FORMS}",
+            )
+            for node in no_next
+        )
     return errors
 
 
@@ -48,13 +63,23 @@ def _check_targets(graph: FlowGraph) -> list[FlowDefinitionError]:
     for node in graph:
         for target in node.out:
             if target in graph:
+                if node.kind == "foreach" and graph[target].is_join:
+                    errors.append(
+                        _err(
+                            node,
+                            graph,
+                            f"step {node.name!r} fans out with foreach straight into the join "
+                            f"{target!r}: there is no step to run for each item",
+                            f"add a step between them: self.next(self.work, foreach=...) in "
+                            f"{node.name!r}, and def work(self): self.next(self.{target})",
+                            node.next_line,
+                        )
+                    )
                 continue
             if target in graph.plain_methods:
                 hint = f"add @step above def {target}(self)"
             else:
-                hint = (
-                    "name an existing step." + did_you_mean(target, graph.steps)
-                ).strip()
+                hint = ("name an existing step." + did_you_mean(target, graph.steps)).strip()
             errors.append(
                 _err(
                     node,
@@ -129,16 +154,24 @@ def _pop_switches(stack: Stack, graph: FlowGraph) -> Stack:
 
 def _check_structure(graph: FlowGraph) -> list[FlowDefinitionError]:
     errors: list[FlowDefinitionError] = []
+    # A step after a wrong join or merge would only echo that error: stay quiet below it.
+    tainted: set[str] = set()
     for node in graph.topological():
+        found: list[FlowDefinitionError] = []
         if node.name == "start":
             node.split_stack = []
         else:
             stacks = [graph[p].split_stack + _branch_of(graph[p], node.name) for p in node.parents]
             node.split_stack = (
-                _join_stack(node, stacks, graph, errors)
+                _join_stack(node, stacks, graph, found)
                 if node.is_join
-                else _merge_stack(node, stacks, graph, errors)
+                else _merge_stack(node, stacks, graph, found)
             )
+        if any(p in tainted for p in node.parents):
+            tainted.add(node.name)
+        elif found:
+            tainted.add(node.name)
+            errors.extend(found)
         if node.is_join and node.kind in ("split", "foreach"):
             errors.append(
                 _err(
@@ -152,16 +185,43 @@ def _check_structure(graph: FlowGraph) -> list[FlowDefinitionError]:
     end = graph["end"]
     open_splits = _pop_switches(end.split_stack, graph)
     if open_splits and not errors:
-        split = graph[open_splits[-1][0]]
-        errors.append(
-            _err(
-                split,
-                graph,
-                f"the branches opened by {split.name!r} are never joined before end",
-                "add a join step, def join(self, inputs):, that the branches lead to",
-            )
-        )
+        errors.append(_never_joined(graph, graph[open_splits[-1][0]]))
     return errors
+
+
+def _never_joined(graph: FlowGraph, split: StepNode) -> FlowDefinitionError:
+    """The error for a split whose branches run on to end: it names the step to turn into a join."""
+    end = graph["end"]
+    via = next(
+        (
+            graph[p]
+            for p in end.parents
+            if any(s == split.name for s, _ in graph[p].split_stack + _branch_of(graph[p], "end"))
+        ),
+        None,
+    )
+    if via is None or end.is_join:
+        return _err(
+            split,
+            graph,
+            f"the branches opened by {split.name!r} are never joined before end",
+            f"add a join step, def join(self, inputs):, that the branches of {split.name!r} "
+            "lead to",
+            split.next_line,
+        )
+    message = f"the branches opened by {split.name!r} reach end without a join"
+    if via is split:
+        hint = (
+            f"fan out to a step, then join: self.next(self.work, ...) in {split.name!r}, "
+            "def work(self): self.next(self.join), def join(self, inputs): self.next(self.end)"
+        )
+        return _err(split, graph, message, hint, split.next_line)
+    if via.name in split.out:
+        hint = f"lead {via.name!r} to a join step, def join(self, inputs):, and that join to end"
+        return _err(split, graph, message, hint, split.next_line)
+    message = f"the branches opened by {split.name!r} reach end through {via.name!r} without a join"
+    hint = f"if {via.name!r} gathers the branches, make it a join: def {via.name}(self, inputs):"
+    return _err(via, graph, message, hint)
 
 
 def _branch_of(parent: StepNode, child: str) -> Stack:
@@ -194,20 +254,25 @@ def _merge_stack(
 def _join_stack(
     node: StepNode, stacks: list[Stack], graph: FlowGraph, errors: list[FlowDefinitionError]
 ) -> Stack:
-    stacks = [_pop_switches(s, graph) for s in stacks]
-    if any(not s for s in stacks):
-        errors.append(
-            _err(
-                node,
-                graph,
-                f"join step {node.name!r} has no matching split: nothing before it fans out",
-                f"declare it as def {node.name}(self): or split earlier with "
-                "self.next(self.a, self.b) or foreach=",
+    popped = [_pop_switches(s, graph) for s in stacks]
+    if any(not s for s in popped):
+        switches = sorted({s[-1][0] for s, p in zip(stacks, popped, strict=True) if s and not p})
+        if switches:
+            message = (
+                f"join step {node.name!r} follows the switch {switches[0]!r}, which runs only "
+                "one of its branches: there is nothing to join"
             )
-        )
+            hint = f"declare it as def {node.name}(self): it runs after whichever branch ran"
+        else:
+            message = f"join step {node.name!r} has no matching split: nothing before it fans out"
+            hint = (
+                f"declare it as def {node.name}(self): or split earlier with "
+                "self.next(self.a, self.b) or foreach="
+            )
+        errors.append(_err(node, graph, message, hint))
         return []
-    splits = {s[-1][0] for s in stacks}
-    prefixes = {tuple(s[:-1]) for s in stacks}
+    splits = {s[-1][0] for s in popped}
+    prefixes = {tuple(s[:-1]) for s in popped}
     if len(splits) > 1 or len(prefixes) > 1:
         errors.append(
             _err(
@@ -218,23 +283,23 @@ def _join_stack(
                 "join each split's branches in its own join step, then join those",
             )
         )
-        return stacks[0][:-1]
+        return popped[0][:-1]
     split = graph[splits.pop()]
     node.closes = split.name
     if split.kind == "split":
         node.branch_of_parent = {
-            p: split.out.index(s[-1][1]) for p, s in zip(node.parents, stacks)
+            p: split.out.index(s[-1][1]) for p, s in zip(node.parents, popped, strict=True)
         }
-    branches = sorted(s[-1][1] for s in stacks)
-    if split.kind == "split" and branches != sorted(split.out):
-        missing = sorted(set(split.out) - set(branches))
-        errors.append(
-            _err(
-                node,
-                graph,
-                f"join step {node.name!r} joins only some branches of split {split.name!r} "
-                f"(missing: {', '.join(missing)})",
-                f"lead every branch of {split.name!r} to {node.name!r}",
+        # Several parents may share a branch (a switch inside it): compare sets, not lists.
+        missing = [b for b in split.out if b not in {s[-1][1] for s in popped}]
+        if missing:
+            errors.append(
+                _err(
+                    node,
+                    graph,
+                    f"join step {node.name!r} joins only some branches of split "
+                    f"{split.name!r} (missing: {', '.join(missing)})",
+                    f"lead every branch of {split.name!r} to {node.name!r}",
+                )
             )
-        )
-    return stacks[0][:-1]
+    return popped[0][:-1]

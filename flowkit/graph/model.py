@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -61,18 +62,33 @@ class StepNode:
 
 @dataclass
 class FlowGraph:
-    """The steps of a flow, by name, in source order."""
+    """The steps of a flow, by name, in source order.
+
+    Attributes:
+        name: The flow class's name.
+        file: Source file of the flow class.
+        steps: The steps by name.
+        doc: The flow's docstring.
+        plain_methods: Methods of the flow that are not steps (for "add @step" hints).
+        line: Line of the ``class`` statement (0 when unknown).
+    """
 
     name: str
     file: str
     steps: dict[str, StepNode]
     doc: str = ""
     plain_methods: set[str] = field(default_factory=set)
+    line: int = 0
+
+    @property
+    def location(self) -> str:
+        """``file:line`` of the flow class (just the file when the line is unknown)."""
+        return f"{self.file}:{self.line}" if self.line else self.file
 
     def __getitem__(self, name: str) -> StepNode:
         return self.steps[name]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[StepNode]:
         return iter(self.steps.values())
 
     def __contains__(self, name: object) -> bool:

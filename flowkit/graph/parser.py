@@ -9,11 +9,17 @@ import textwrap
 from typing import Any
 
 from flowkit.dsl.flowspec import RESERVED_NAMES
+from flowkit.dsl.parameters import Parameter
 from flowkit.dsl.step import is_step
 from flowkit.errors import FlowDefinitionError
 from flowkit.graph.model import FlowGraph, StepNode
 
-_NEXT_FORM = "self.next(self.a), self.next(self.a, self.b), self.next(self.a, foreach='items')"
+#: The forms of ``self.next``, quoted in hints.
+NEXT_FORMS = "self.next(self.a), self.next(self.a, self.b), self.next(self.a, foreach='items')"
+
+
+#: Decorators that turn a def into something other than a method flowkit can call.
+_NOT_METHODS = ("staticmethod", "classmethod", "property")
 
 
 def display_path(path: str) -> str:
@@ -32,6 +38,8 @@ class _Ctx:
         self.file = display_path(file)
         self.offset = offset
         self.errors: list[FlowDefinitionError] = []
+        # (step, attribute, location) of every ``self.x = ...``, checked once all steps are known
+        self.assigned: list[tuple[str, str, str]] = []
 
     def line(self, node: ast.AST) -> int:
         return int(getattr(node, "lineno", 1)) + self.offset
@@ -77,6 +85,34 @@ def _class_source(klass: type) -> tuple[ast.ClassDef, str, int] | None:
     return None
 
 
+def attribute_location(flow_cls: type, attr: str) -> str:
+    """Where the flow class (or the base flow defining it) assigns the class attribute ``attr``.
+
+    Used to point at a ``Parameter`` declaration in error messages.
+
+    Returns:
+        ``file:line``, just the file when the assignment is not found, or '' without source.
+    """
+    for klass in flow_cls.__mro__:
+        if attr not in vars(klass):
+            continue
+        found = _class_source(klass)
+        if found is None:
+            return ""
+        class_node, file, offset = found
+        for item in class_node.body:
+            if isinstance(item, ast.Assign):
+                targets = item.targets
+            elif isinstance(item, ast.AnnAssign):
+                targets = [item.target]
+            else:
+                continue
+            if any(isinstance(t, ast.Name) and t.id == attr for t in targets):
+                return f"{display_path(file)}:{item.lineno + offset}"
+        return display_path(file)
+    return ""
+
+
 def parse_flow(flow_cls: type) -> tuple[FlowGraph, list[FlowDefinitionError]]:
     """Build the graph of ``flow_cls`` from the source of its class (and its base flows).
 
@@ -90,8 +126,11 @@ def parse_flow(flow_cls: type) -> tuple[FlowGraph, list[FlowDefinitionError]]:
 
     steps: dict[str, StepNode] = {}
     plain: set[str] = set()
+    declared: set[str] = set()  # every def marked @step, kept or not (async, duplicate...)
+    assigned: list[tuple[str, str, str]] = []
     errors: list[FlowDefinitionError] = []
     flow_file = inspect.getsourcefile(flow_cls) or "<unknown>"
+    flow_line = 0
     for klass in reversed(flow_cls.__mro__):
         if not issubclass(klass, FlowSpec) or klass is FlowSpec:
             continue
@@ -106,10 +145,13 @@ def parse_flow(flow_cls: type) -> tuple[FlowGraph, list[FlowDefinitionError]]:
             continue
         class_node, file, offset = found
         ctx = _Ctx(file, offset)
-        _parse_class(class_node, ctx, steps, plain)
+        _parse_class(class_node, ctx, steps, plain, declared)
         errors.extend(ctx.errors)
+        assigned.extend(ctx.assigned)
+        if klass is flow_cls:
+            flow_line = ctx.line(class_node)
     for name in dir(flow_cls):
-        if name not in steps and is_step(getattr(flow_cls, name, None)):
+        if name not in declared and is_step(getattr(flow_cls, name, None)):
             errors.append(
                 FlowDefinitionError(
                     f"step {name!r} was not found in the class body",
@@ -117,6 +159,7 @@ def parse_flow(flow_cls: type) -> tuple[FlowGraph, list[FlowDefinitionError]]:
                     location=display_path(flow_file),
                 )
             )
+    errors.extend(_check_shadowing(flow_cls, steps, assigned))
     for node in steps.values():
         for child in node.out:
             if child in steps and node.name not in steps[child].parents:
@@ -127,33 +170,78 @@ def parse_flow(flow_cls: type) -> tuple[FlowGraph, list[FlowDefinitionError]]:
         steps=steps,
         doc=inspect.getdoc(flow_cls) or "",
         plain_methods=plain - set(steps),
+        line=flow_line,
     )
     return graph, errors
 
 
+def _check_shadowing(
+    flow_cls: type, steps: dict[str, StepNode], assigned: list[tuple[str, str, str]]
+) -> list[FlowDefinitionError]:
+    """Assignments ``self.x = ...`` where x is a step (the value would hide it) or a parameter."""
+    errors = []
+    for step_name, attr, location in assigned:
+        if attr in steps:
+            errors.append(
+                FlowDefinitionError(
+                    f"step {step_name!r} assigns self.{attr}, but {attr!r} is a step of this flow: "
+                    "the value would hide the step",
+                    hint=f"store it under another name, e.g. self.{attr}_result",
+                    location=location,
+                )
+            )
+        elif isinstance(inspect.getattr_static(flow_cls, attr, None), Parameter):
+            errors.append(
+                FlowDefinitionError(
+                    f"step {step_name!r} assigns self.{attr}, but {attr!r} is a parameter, "
+                    "and parameters are read-only",
+                    hint=f"store the changed value under another name, e.g. self.{attr}_used",
+                    location=location,
+                )
+            )
+    return errors
+
+
 def _parse_class(
-    class_node: ast.ClassDef, ctx: _Ctx, steps: dict[str, StepNode], plain: set[str]
+    class_node: ast.ClassDef,
+    ctx: _Ctx,
+    steps: dict[str, StepNode],
+    plain: set[str],
+    declared: set[str],
 ) -> None:
-    defined: dict[str, int] = {}
+    defined: dict[str, tuple[int, bool]] = {}  # name -> (line, is a step), for this class
     for item in class_node.body:
         if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         decorators = [_decorator_name(d) for d in item.decorator_list]
-        if "step" not in decorators:
-            plain.add(item.name)
-            continue
         name = item.name
-        if name in defined:
+        is_step_def = "step" in decorators
+        if name in defined and (is_step_def or defined[name][1]):
+            # Python keeps only the last def of a name: the other one silently disappears.
             ctx.error(
                 item,
-                f"step {name!r} is defined twice in {class_node.name} "
-                f"(first at line {defined[name]}); the second silently replaces the first",
+                f"{name!r} is defined twice in {class_node.name} "
+                f"(first at line {defined[name][0]}); the second silently replaces the first",
                 f"rename or delete one of the two {name!r} methods",
             )
             continue
-        defined[name] = ctx.line(item)
+        defined[name] = (ctx.line(item), is_step_def)
+        if not is_step_def:
+            plain.add(name)
+            # A plain method in a subclass hides the base flow's step of that name.
+            steps.pop(name, None)
+            continue
+        declared.add(name)
         if isinstance(item, ast.AsyncFunctionDef):
             ctx.error(item, f"step {name!r} is async", "declare steps with plain def")
+            continue
+        wrapper = next((d for d in decorators if d in _NOT_METHODS), None)
+        if wrapper:
+            ctx.error(
+                item,
+                f"step {name!r} is also a {wrapper}; a step must be a plain method",
+                f"remove @{wrapper} and declare it as def {name}(self):",
+            )
             continue
         steps[name] = _parse_step(item, decorators, ctx)
 
@@ -171,29 +259,37 @@ def _parse_step(func: ast.FunctionDef, decorators: list[str], ctx: _Ctx) -> Step
     node.is_join = _check_signature(func, ctx)
     _check_assignments(func, ctx)
     last = func.body[-1] if func.body else None
-    if isinstance(last, ast.Expr) and _is_next_call(last.value):
-        assert isinstance(last.value, ast.Call)
-        node.next_line = ctx.line(last)
-        _parse_next(last.value, node, ctx)
-        if func.name == "end":
-            ctx.error(last, "the end step calls self.next", "end is the last step: remove the call")
-        return node
-    stray = [n for n in ast.walk(func) if _is_next_call(n)]
+    call = _last_next_call(last)
+    stray = [n for n in ast.walk(func) if _is_next_call(n) and n is not call]
     if stray:
+        first = min(stray, key=ctx.line)
         ctx.error(
-            stray[-1],
-            f"self.next in step {func.name!r} is not the last statement of the step",
-            "move self.next(...) to the end of the step, outside any if/for/try block "
-            "(use a switch, self.next({...}, condition=...), to choose a branch)",
+            first,
+            f"self.next in step {func.name!r} is not the last statement of the step"
+            + (" (the step calls it more than once)" if call is not None else ""),
+            "call self.next once, as the last statement, outside any if/for/try block "
+            "(to choose a branch, use a switch: self.next({...}, condition=...))",
         )
-    elif func.name != "end":
-        ctx.error(
-            func,
-            f"step {func.name!r} does not call self.next",
-            f"end the step with self.next(...), e.g. self.next(self.end); forms: {_NEXT_FORM}",
-        )
-    node.kind = "end"
+    if call is None:
+        # A step other than end without self.next is reported by the checks, which know
+        # whether the flow has an end step at all.
+        node.kind = "end"
+        return node
+    node.next_line = ctx.line(call)
+    if func.name == "end":
+        ctx.error(call, "the end step calls self.next", "end is the last step: remove the call")
+    else:
+        _parse_next(call, node, ctx)
     return node
+
+
+def _last_next_call(statement: ast.stmt | None) -> ast.Call | None:
+    """The ``self.next(...)`` call that ``statement`` consists of, if any.
+
+    ``return self.next(...)`` is accepted too: ``next`` returns None, so it means the same.
+    """
+    value = statement.value if isinstance(statement, (ast.Expr, ast.Return)) else None
+    return value if isinstance(value, ast.Call) and _is_next_call(value) else None
 
 
 def _check_name(func: ast.FunctionDef, ctx: _Ctx) -> None:
@@ -204,7 +300,11 @@ def _check_name(func: ast.FunctionDef, ctx: _Ctx) -> None:
             f"rename the step, e.g. {func.name}_step",
         )
     elif func.name.startswith("_"):
-        ctx.error(func, f"step names cannot start with '_' ({func.name!r})", "rename the step")
+        ctx.error(
+            func,
+            f"step names cannot start with '_' ({func.name!r})",
+            f"rename the step without the underscore, e.g. {func.name.lstrip('_') or 'work'}",
+        )
 
 
 def _check_signature(func: ast.FunctionDef, ctx: _Ctx) -> bool:
@@ -214,7 +314,7 @@ def _check_signature(func: ast.FunctionDef, ctx: _Ctx) -> bool:
     if extras or not positional or positional[0] != "self" or len(positional) > 2:
         ctx.error(
             func,
-            f"step {func.name!r} has the signature ({', '.join(positional)}), which flowkit "
+            f"step {func.name!r} has the signature ({ast.unparse(args)}), which flowkit "
             "cannot call",
             f"declare it as def {func.name}(self): or, for a join, def {func.name}(self, inputs):",
         )
@@ -223,20 +323,20 @@ def _check_signature(func: ast.FunctionDef, ctx: _Ctx) -> bool:
 
 
 def _check_assignments(func: ast.FunctionDef, ctx: _Ctx) -> None:
-    for node in ast.walk(func):
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        for target in targets:
-            attr = _self_attr(target)
-            if attr in RESERVED_NAMES:
-                ctx.error(
-                    target,
-                    f"step {func.name!r} assigns self.{attr}, a name reserved by flowkit",
-                    f"store it under another name, e.g. self.{attr}_value",
-                )
+    # Every store to self.x counts: plain and augmented assignment, unpacking, for and with targets.
+    stores = [n for n in ast.walk(func) if isinstance(n, ast.Attribute)]
+    stores = [n for n in stores if isinstance(n.ctx, ast.Store)]
+    for target in sorted(stores, key=lambda n: (n.lineno, n.col_offset)):
+        attr = _self_attr(target)
+        if attr is None:
+            continue
+        ctx.assigned.append((func.name, attr, f"{ctx.file}:{ctx.line(target)}"))
+        if attr in RESERVED_NAMES:
+            ctx.error(
+                target,
+                f"step {func.name!r} assigns self.{attr}, a name reserved by flowkit",
+                f"store it under another name, e.g. self.{attr}_value",
+            )
 
 
 def _parse_next(call: ast.Call, node: StepNode, ctx: _Ctx) -> None:
@@ -272,7 +372,7 @@ def _parse_next(call: ast.Call, node: StepNode, ctx: _Ctx) -> None:
             ctx.error(
                 call,
                 f"self.next in step {node.name!r} has an argument that is not a step",
-                f"name steps as attributes of self; forms: {_NEXT_FORM}",
+                f"name steps as attributes of self; forms: {NEXT_FORMS}",
             )
             continue
         node.out.append(target)
@@ -304,7 +404,7 @@ def _parse_switch(
             f"step {node.name!r} passes a dict of branches without condition=",
             'add condition="name_of_artifact" whose value picks the branch',
         )
-    for key, value in zip(branches.keys, branches.values):
+    for key, value in zip(branches.keys, branches.values, strict=True):
         target = _self_attr(value) if value is not None else None
         if not isinstance(key, ast.Constant) or target is None:
             ctx.error(

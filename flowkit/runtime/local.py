@@ -7,6 +7,7 @@ with one selector and learns about exits through pidfds, so it never blocks on o
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import pickle
@@ -128,7 +129,10 @@ class ProcessExecutor(Executor):
         proc = _Proc(
             spec=spec,
             pid=pid,
-            captures={"stdout": StreamCapture(prefix, sinks[0]), "stderr": StreamCapture(prefix, sinks[1])},
+            captures={
+                "stdout": StreamCapture(prefix, sinks[0]),
+                "stderr": StreamCapture(prefix, sinks[1]),
+            },
             fds=fds,
         )
         self._procs[pid] = proc
@@ -146,6 +150,8 @@ class ProcessExecutor(Executor):
             timeout = min(timeout, 0.02)
         for key, _ in self._selector.select(timeout):
             proc, kind = key.data
+            if proc.pid not in self._procs or (kind == "pipe" and key.fd not in proc.fds):
+                continue  # closed by an earlier event of this batch (the task was reaped)
             if kind == "exit":
                 self._reap(proc, os.waitpid(proc.pid, 0)[1])
             else:
@@ -223,10 +229,8 @@ class ProcessExecutor(Executor):
 
 
 def _signal(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 class ForkExecutor(ProcessExecutor):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 import time
 from collections import deque
@@ -16,8 +15,9 @@ from flowkit.datastore.manifest import ArtifactRef, RunRecord, TaskManifest
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.errors import RunFailed, RunKilled
 from flowkit.graph.model import FlowGraph
+from flowkit.runtime.commit import commit_task
 from flowkit.runtime.executor import Executor, TaskOutcome
-from flowkit.runtime.local import ForkExecutor
+from flowkit.runtime.local import ForkExecutor, ProcessExecutor
 from flowkit.runtime.scheduler import Scheduler
 from flowkit.runtime.task import RunContext
 
@@ -64,6 +64,8 @@ class Runner:
         flow_file: The flow's file (snapshotted with the code around it).
         tags: Tags recorded with the run.
         snapshot_warn_mb: Warn when the code snapshot exceeds this size.
+        executor_cls: How tasks are started (forked workers by default).
+        user: Who started the run.
     """
 
     def __init__(
@@ -76,6 +78,8 @@ class Runner:
         flow_file: Path,
         tags: tuple[str, ...] = (),
         snapshot_warn_mb: float = 10.0,
+        executor_cls: type[ProcessExecutor] = ForkExecutor,
+        user: str = "",
     ) -> None:
         self.flow_cls = flow_cls
         self.graph = graph
@@ -84,7 +88,8 @@ class Runner:
         self.flow_file = flow_file
         self.tags = tags
         self.snapshot_warn_mb = snapshot_warn_mb
-        self.user = getpass.getuser()
+        self.executor_cls = executor_cls
+        self.user = user
 
     def _snapshot(self) -> str:
         snapshot = build_snapshot(self.flow_file, warn_mb=self.snapshot_warn_mb)
@@ -124,11 +129,20 @@ class Runner:
         """
         started = time.monotonic()
         run_id, refs = self.create_run(params)
-        _say(f"Run {self.graph.name}/{run_id} started ({self.store.storage.root})")
-        ctx = RunContext(self.flow_cls, self.graph, self.store, run_id, user=self.user, tags=self.tags)
+        root = self.store.storage.root.removeprefix("file://")
+        _say(f"Run {self.graph.name}/{run_id} started (datastore: {root})")
+        ctx = RunContext(
+            self.flow_cls,
+            self.graph,
+            self.store,
+            run_id,
+            user=self.user,
+            tags=self.tags,
+            flow_file=self.flow_file,
+        )
         scheduler = Scheduler(self.graph, refs)
         summary = RunSummary(run_id)
-        executor = ForkExecutor(ctx)
+        executor = self.executor_cls(ctx)
         try:
             self._loop(executor, scheduler, deque(scheduler.start()), summary)
         except KeyboardInterrupt:
@@ -176,17 +190,9 @@ class Runner:
 
     def _commit(self, outcome: TaskOutcome) -> TaskManifest:
         """Store the task's logs, then its manifest: the manifest is the commit point."""
-        manifest = outcome.manifest
-        if outcome.committed:
-            return manifest
-        for stream, data in outcome.logs.items():
-            if data:
-                self.store.write_log(
-                    manifest.run_id, manifest.step, manifest.task_id, manifest.attempt, stream, data
-                )
-                manifest.logs[stream] = len(data)
-        self.store.write_manifest(manifest)
-        return manifest
+        if not outcome.committed:
+            commit_task(self.store, outcome.manifest, outcome.logs)
+        return outcome.manifest
 
     def _failure(self, summary: RunSummary) -> RunFailed:
         first = summary.failed[0]
@@ -196,6 +202,6 @@ class Runner:
         more = f" ({others} more task(s) failed too)" if others else ""
         return RunFailed(
             f"run {self.graph.name}/{summary.run_id} failed: task {first.pathspec} "
-            f"raised {exc.get('type', 'an error')}{more}.\n{detail}",
-            hint=f"fix the step, then resume with: python {self.flow_file.name} resume",
+            f"raised {exc.get('type', 'an error')}{more}.\n{detail}\n"
+            f"After fixing the cause, resume with: python {self.flow_file.name} resume"
         )

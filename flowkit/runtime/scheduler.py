@@ -51,7 +51,9 @@ class Scheduler:
                 items = manifest.artifacts.get(var)
                 n = manifest.foreach_count
                 specs.extend(
-                    self._new(target, [manifest], [*levels, ForeachLevel(manifest.step, i, n, var, items)])
+                    self._new(
+                        target, [manifest], [*levels, ForeachLevel(manifest.step, i, n, var, items)]
+                    )
                     for i in range(n)
                 )
             elif self.graph[target].is_join:

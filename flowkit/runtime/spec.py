@@ -38,16 +38,26 @@ class TaskSpec:
 def levels_to_json(levels: list[ForeachLevel]) -> list[dict[str, Any]]:
     """Foreach levels as plain JSON (stored in the manifest's ``extra``)."""
     return [
-        {"step": lv.step, "index": lv.index, "num_splits": lv.num_splits, "var": lv.var,
-         "items": lv.items_ref.sha if lv.items_ref is not None else None}
+        {
+            "step": lv.step,
+            "index": lv.index,
+            "num_splits": lv.num_splits,
+            "var": lv.var,
+            "items": lv.items_ref.sha if lv.items_ref is not None else None,
+        }
         for lv in levels
     ]
 
 
 def levels_from_manifest(manifest: TaskManifest) -> list[ForeachLevel]:
     """The foreach levels a task ran in, read back from its manifest."""
+    return levels_from_json(manifest.extra.get("foreach", []))
+
+
+def levels_from_json(levels: list[dict[str, Any]]) -> list[ForeachLevel]:
+    """Parse the output of :func:`levels_to_json`."""
     out = []
-    for raw in manifest.extra.get("foreach", []):
+    for raw in levels:
         items = raw.get("items")
         ref = ArtifactRef(sha=items, type="", size=0) if items else None
         out.append(ForeachLevel(raw["step"], raw["index"], raw["num_splits"], raw["var"], ref))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flowkit.datastore.flowstore import FlowDatastore
@@ -17,7 +19,7 @@ from flowkit.datastore.manifest import ArtifactRef, ForeachFrame, TaskManifest
 from flowkit.dsl.current import current
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.dsl.inputs import Inputs
-from flowkit.dsl.state import ForeachLevel, TaskState, Transition
+from flowkit.dsl.state import TaskState, Transition
 from flowkit.errors import FlowkitError, FlowRuntimeError
 from flowkit.graph.model import FlowGraph
 from flowkit.runtime.spec import TaskSpec, levels_from_manifest, levels_to_json
@@ -36,8 +38,10 @@ class RunContext:
         user: str = "",
         tags: tuple[str, ...] = (),
         origin_run_id: str | None = None,
+        flow_file: Path | None = None,
     ) -> None:
         self.flow_cls = flow_cls
+        self.flow_file = flow_file
         self.graph = graph
         self.store = store
         self.run_id = run_id
@@ -57,7 +61,7 @@ def _make_view(ctx: RunContext, state: TaskState) -> FlowSpec:
     return flow
 
 
-def _loader(ctx: RunContext):  # type: ignore[no-untyped-def]
+def _loader(ctx: RunContext) -> Callable[[ArtifactRef], Any]:
     def load(ref: ArtifactRef) -> Any:
         return ctx.store.load_artifact(ref)
 
@@ -98,12 +102,17 @@ def _check_transition(ctx: RunContext, step: str, transition: Transition | None)
     node = ctx.graph[step]
     if node.kind == "end":
         if transition is not None:
-            raise FlowRuntimeError("the end step called self.next", hint="remove the call")
+            raise FlowRuntimeError(
+                "the end step called self.next",
+                hint="remove the call",
+                location=transition.location,
+            )
         return
     if transition is None:
         raise FlowRuntimeError(
             f"step {step!r} finished without calling self.next",
             hint="make self.next(...) the last statement and make sure no return skips it",
+            location=node.location,
         )
     expected = node.out if node.kind != "switch" else None
     if expected is not None and transition.targets != expected:
@@ -111,9 +120,14 @@ def _check_transition(ctx: RunContext, step: str, transition: Transition | None)
             f"step {step!r} called self.next({', '.join(transition.targets)}) but its last "
             f"statement names {', '.join(expected)}",
             hint="call self.next exactly once, as the last statement of the step",
+            location=transition.location,
         )
     if node.kind == "switch" and transition.condition is None:
-        raise FlowRuntimeError(f"step {step!r} must take a branch of its switch")
+        raise FlowRuntimeError(
+            f"step {step!r} must take a branch of its switch",
+            hint="call self.next({...}, condition=...) as written in the step",
+            location=transition.location,
+        )
 
 
 def _user_traceback(exc: BaseException) -> str:

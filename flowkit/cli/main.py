@@ -1,0 +1,47 @@
+"""The ``flowkit`` command: things that are not about one flow file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+import click
+
+from flowkit import __version__
+from flowkit.cli.edge import run_cli
+from flowkit.settings import config_file_path, load_settings, resolve_datastore_root
+
+
+@click.group(help="flowkit: reproducible pipelines from notebook experiments.")
+@click.version_option(__version__, prog_name="flowkit")
+def cli() -> None:
+    """Top-level group."""
+
+
+@cli.command(help="Print the effective configuration and where each part comes from.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def config(as_json: bool) -> None:
+    settings = load_settings()
+    values = asdict(settings)
+    values["datastore_root (effective)"] = resolve_datastore_root(settings)
+    values["config file"] = str(config_file_path())
+    if as_json:
+        click.echo(json.dumps(values, indent=2, sort_keys=True))
+        return
+    for key, value in values.items():
+        click.echo(f"{key:28} {value}")
+
+
+@cli.command(help="Check a flow file's structure without running it.")
+@click.argument("flow_file", type=click.Path(exists=True, dir_okay=False))
+def check(flow_file: str) -> None:
+    import runpy
+
+    sys.argv = [flow_file, "check"]
+    runpy.run_path(flow_file, run_name="__main__")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    run_cli(cli, sys.argv[1:], "flowkit", lambda: "--debug" in sys.argv)

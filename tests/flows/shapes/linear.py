@@ -1,0 +1,38 @@
+"""Five steps in a line; artifacts flow forward and can be overwritten."""
+
+from flowkit import FlowSpec, Parameter, step
+
+
+class LinearFlow(FlowSpec):
+    alpha = Parameter("alpha", default=2, help="multiplier")
+
+    @step
+    def start(self):
+        self.x = 1
+        self.next(self.a)
+
+    @step
+    def a(self):
+        self.x += 1
+        self.seen = [self.x]
+        self.next(self.b)
+
+    @step
+    def b(self):
+        self.x *= self.alpha
+        self.seen.append(self.x)
+        self.next(self.c)
+
+    @step
+    def c(self):
+        self.label = f"x={self.x}"
+        self.next(self.end)
+
+    @step
+    def end(self):
+        self.result = {"x": self.x, "seen": self.seen, "label": self.label, "alpha": self.alpha}
+        print("result", self.result)
+
+
+if __name__ == "__main__":
+    LinearFlow()

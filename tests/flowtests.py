@@ -1,0 +1,119 @@
+"""Shared test helpers: run flows the way users do, in a subprocess, against a temp datastore.
+
+Imported by tests as ``from flowtests import ...`` (a plain module, so its name cannot collide
+with the per-folder ``conftest.py`` files).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+FLOWS = Path(__file__).parent / "flows"
+SHAPES = FLOWS / "shapes"
+
+
+@dataclass
+class FlowResult:
+    """Outcome of ``python flow.py ...``."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class FlowRunner:
+    """Runs flow files in subprocesses with a private datastore root."""
+
+    def __init__(self, root: Path, cwd: Path) -> None:
+        self.root = root
+        self.cwd = cwd
+        self.env = dict(os.environ, FLOWKIT_DATASTORE_ROOT=str(root), PYTHONUNBUFFERED="1")
+
+    def __call__(
+        self, flow: Path | str, *args: str, timeout: float = 120, **env: str
+    ) -> FlowResult:
+        proc = subprocess.run(
+            [sys.executable, str(flow), *args],
+            cwd=self.cwd,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return FlowResult(proc.returncode, proc.stdout, proc.stderr)
+
+    def popen(self, flow: Path | str, *args: str, **env: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, str(flow), *args],
+            cwd=self.cwd,
+            env={**self.env, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def store(self, flow_name: str):
+        from flowkit.datastore import ByteStorage, FlowDatastore
+
+        return FlowDatastore(ByteStorage(str(self.root)), flow_name)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One DAG shape: its flow file, flow name, the ``result`` its end step stores, task count."""
+
+    file: Path
+    flow: str
+    result: dict
+    tasks: int
+
+
+SHAPE_CASES = {
+    "linear": Shape(
+        SHAPES / "linear.py",
+        "LinearFlow",
+        {"x": 4, "seen": [2, 4], "label": "x=4", "alpha": 2},
+        5,
+    ),
+    "branch": Shape(
+        SHAPES / "branch.py",
+        "BranchFlow",
+        {
+            "xs": [11, 12],
+            "left": 11,
+            "right": 12,
+            "shared": "same everywhere",
+            "only_left": "L",
+            "has_x": False,
+        },
+        5,
+    ),
+    "foreach": Shape(
+        SHAPES / "foreach.py",
+        "ForeachFlow",
+        {"pairs": [(0, 0), (1, 10), (2, 20), (3, 30)], "items": [0, 10, 20, 30]},
+        7,
+    ),
+    "nested_foreach": Shape(
+        SHAPES / "nested_foreach.py",
+        "NestedForeachFlow",
+        {"words": ["a1", "a2", "a3", "b1", "b2", "b3"]},
+        13,
+    ),
+    "switch": Shape(SHAPES / "switch.py", "SwitchFlow", {"path": "fast"}, 3),
+}
+
+
+def end_artifact(store, run_id: str, name: str = "result"):
+    """Load an artifact of the end task of a run, straight from the datastore."""
+    [task_id] = store.tasks(run_id, "end")
+    manifest = store.read_manifest(run_id, "end", task_id)
+    return store.load_artifact(manifest.artifacts[name])
