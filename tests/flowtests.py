@@ -68,12 +68,14 @@ class FlowRunner:
 
 @dataclass(frozen=True)
 class Shape:
-    """One DAG shape: its flow file, flow name, the ``result`` its end step stores, task count."""
+    """One DAG shape: its flow file, flow name, the ``result`` its end step stores, task count,
+    and a task to make fail (``FLOWKIT_TEST_FAIL``, see ``flows/shapes/_probe.py``)."""
 
     file: Path
     flow: str
     result: dict
     tasks: int
+    fail_at: str = "end"
 
 
 SHAPE_CASES = {
@@ -82,6 +84,7 @@ SHAPE_CASES = {
         "LinearFlow",
         {"x": 4, "seen": [2, 4], "label": "x=4", "alpha": 2},
         5,
+        "b",
     ),
     "branch": Shape(
         SHAPES / "branch.py",
@@ -95,20 +98,23 @@ SHAPE_CASES = {
             "has_x": False,
         },
         5,
+        "right",
     ),
     "foreach": Shape(
         SHAPES / "foreach.py",
         "ForeachFlow",
         {"pairs": [(0, 0), (1, 10), (2, 20), (3, 30)], "items": [0, 10, 20, 30]},
         7,
+        "work:2",
     ),
     "nested_foreach": Shape(
         SHAPES / "nested_foreach.py",
         "NestedForeachFlow",
         {"words": ["a1", "a2", "a3", "b1", "b2", "b3"]},
         13,
+        "inner:0.1",
     ),
-    "switch": Shape(SHAPES / "switch.py", "SwitchFlow", {"path": "fast"}, 3),
+    "switch": Shape(SHAPES / "switch.py", "SwitchFlow", {"path": "fast"}, 3, "fast"),
 }
 
 
@@ -117,3 +123,13 @@ def end_artifact(store, run_id: str, name: str = "result"):
     [task_id] = store.tasks(run_id, "end")
     manifest = store.read_manifest(run_id, "end", task_id)
     return store.load_artifact(manifest.artifacts[name])
+
+
+def traced(trace_dir: Path, run_id: str) -> list[str]:
+    """Names (``step-indexes``) of the tasks that really executed in a run (see ``_probe.py``)."""
+    out = []
+    for path in trace_dir.iterdir():
+        run, step, where, _pid = path.name.split("-")
+        if run == run_id:
+            out.append(f"{step}-{where}")
+    return sorted(out)

@@ -11,8 +11,9 @@ from typing import Any
 import click
 
 from flowkit.cli.edge import run_cli
-from flowkit.cli.params import check_parameters, parameter_options, resolve_values
-from flowkit.errors import FlowkitError, did_you_mean
+from flowkit.cli.params import check_parameters, parameter_options
+from flowkit.cli.run_cmds import add_run_commands
+from flowkit.errors import FlowkitError
 from flowkit.settings import load_settings, resolve_datastore_root
 
 
@@ -75,85 +76,8 @@ def _build_group(state: FlowCLIState) -> click.Group:
 
     params = check_parameters(state.flow_cls)
 
-    @click.option(
-        "--max-workers",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Tasks run at once (default: number of cores).",
-    )
-    @click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable).")
-    @click.option(
-        "--launcher",
-        type=click.Choice(["fork", "spawn"]),
-        default="fork" if hasattr(os, "fork") else "spawn",
-        show_default=True,
-        help="fork: tasks start as forks of this process (fast). "
-        "spawn: each task starts a fresh interpreter (portable).",
-    )
-    def run(max_workers: int | None, tags: tuple[str, ...], launcher: str, **raw: Any) -> None:
-        from flowkit.runtime.local import ForkExecutor
-        from flowkit.runtime.runner import Runner
-        from flowkit.runtime.spawn import SpawnExecutor
+    add_run_commands(group, state, params, parameter_options(params))
 
-        graph = state.graph()
-        values = resolve_values(flow_name, params, raw)
-        settings = state.settings(max_workers=max_workers)
-        runner = Runner(
-            state.flow_cls,
-            graph,
-            state.datastore(settings),
-            max_workers=settings.effective_max_workers(),
-            flow_file=state.flow_file,
-            tags=tags,
-            snapshot_warn_mb=settings.code_snapshot_warn_mb,
-            executor_cls=ForkExecutor if launcher == "fork" else SpawnExecutor,
-            user=settings.user,
-        )
-        runner.run(values)
-
-    @group.command(help="Run one task in this interpreter (used by executors; not for daily use).")
-    @click.argument("step_name")
-    @click.option("--run-id", required=True)
-    @click.option("--task-id", required=True)
-    @click.option("--attempt", type=int, default=0)
-    @click.option("--parent", "parents", multiple=True, help="run/step/task of an input task.")
-    @click.option("--foreach-json", default="", help="Foreach levels of the task, as JSON.")
-    def step(
-        step_name: str,
-        run_id: str,
-        task_id: str,
-        attempt: int,
-        parents: tuple[str, ...],
-        foreach_json: str,
-    ) -> None:
-        from flowkit.runtime.entry import run_single_task, spec_from_args
-        from flowkit.runtime.task import RunContext
-
-        graph = state.graph()
-        if step_name not in graph:
-            raise FlowkitError(
-                f"the flow has no step {step_name!r}" + did_you_mean(step_name, graph.steps)
-            )
-        store = state.datastore(state.settings())
-        record = store.run_record(run_id)
-        ctx = RunContext(
-            state.flow_cls,
-            graph,
-            store,
-            run_id,
-            user=record.user,
-            tags=tuple(record.tags),
-            origin_run_id=record.origin_run_id,
-            flow_file=state.flow_file,
-        )
-        spec = spec_from_args(ctx, step_name, task_id, attempt, list(parents), foreach_json)
-        manifest = run_single_task(ctx, spec)
-        if manifest.status != "succeeded":
-            sys.exit(1)
-
-    run_cmd = click.command("run", help=f"Run {flow_name} from start to end.")(run)
-    run_cmd.params.extend(parameter_options(params))
-    group.add_command(run_cmd)
     return group
 
 

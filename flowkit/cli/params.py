@@ -15,7 +15,7 @@ from flowkit.settings import load_settings
 #: Options of ``run`` that a parameter may not shadow.
 RUN_OPTIONS = frozenset({"max_workers", "tag", "datastore_root", "debug", "help"})
 
-_PREFIX = "fkparam__"
+PARAM_PREFIX = "fkparam__"
 
 
 def _option_names(param: Parameter) -> list[str]:
@@ -72,7 +72,7 @@ def parameter_options(params: dict[str, Parameter]) -> list[click.Option]:
         help_text = f"{help_text} [{'; '.join(extra)}]".strip()
         options.append(
             click.Option(
-                [*_option_names(param), _PREFIX + attr],
+                [*_option_names(param), PARAM_PREFIX + attr],
                 default=None,
                 help=help_text,
                 metavar=kind.upper().replace(" ", "_"),
@@ -94,7 +94,7 @@ def resolve_values(
     user = load_settings().user
     values: dict[str, Any] = {}
     for attr, param in params.items():
-        given = raw.get(_PREFIX + attr)
+        given = raw.get(PARAM_PREFIX + attr)
         if given is None:
             default = param.resolve_default(flow_name, user)
             if default is None and param.required:

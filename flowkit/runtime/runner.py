@@ -18,7 +18,9 @@ from flowkit.graph.model import FlowGraph
 from flowkit.runtime.commit import commit_task
 from flowkit.runtime.executor import Executor, TaskOutcome
 from flowkit.runtime.local import ForkExecutor, ProcessExecutor
+from flowkit.runtime.resume import ResumePlan
 from flowkit.runtime.scheduler import Scheduler
+from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
 
 
@@ -98,14 +100,12 @@ class Runner:
         return self.store.content.put([snapshot.data])
 
     def create_run(
-        self, params: dict[str, Any], origin_run_id: str | None = None
-    ) -> tuple[str, dict[str, ArtifactRef]]:
-        """Store the parameters and the code, then claim a run id.
-
-        Returns:
-            The run id and the parameters' artifact references.
-        """
-        refs = self.store.save_artifacts(params) if params else {}
+        self,
+        refs: dict[str, ArtifactRef],
+        printable: dict[str, str],
+        origin_run_id: str | None = None,
+    ) -> str:
+        """Store the code snapshot and the run's start record; return the new run id."""
         record = RunRecord(
             flow=self.graph.name,
             run_id="",
@@ -113,12 +113,12 @@ class Runner:
             user=self.user,
             tags=sorted(set(self.tags)),
             parameters=refs,
-            parameter_values={k: _short(v) for k, v in params.items()},
+            parameter_values=printable,
             code_sha=self._snapshot(),
             flow_file=str(self.flow_file),
             origin_run_id=origin_run_id,
         )
-        return self.store.new_run(record), refs
+        return self.store.new_run(record)
 
     def run(self, params: dict[str, Any]) -> RunSummary:
         """Run the flow from start to end.
@@ -127,10 +127,26 @@ class Runner:
             RunFailed: A task failed (the run is recorded as failed).
             RunKilled: The user interrupted the run (recorded as killed).
         """
+        refs = self.store.save_artifacts(params) if params else {}
+        run_id = self.create_run(refs, {k: _short(v) for k, v in params.items()})
+        return self._execute(run_id, refs, None)
+
+    def resume(self, plan: ResumePlan) -> RunSummary:
+        """Run the flow again, cloning the origin run's tasks that ``plan`` allows.
+
+        The parameters are the origin run's, by reference.
+        """
+        origin = plan.origin
+        run_id = self.create_run(origin.parameters, origin.parameter_values, origin.run_id)
+        return self._execute(run_id, dict(origin.parameters), plan)
+
+    def _execute(
+        self, run_id: str, refs: dict[str, ArtifactRef], plan: ResumePlan | None
+    ) -> RunSummary:
         started = time.monotonic()
-        run_id, refs = self.create_run(params)
         root = self.store.storage.root.removeprefix("file://")
-        _say(f"Run {self.graph.name}/{run_id} started (datastore: {root})")
+        origin = f", resuming {plan.origin.pathspec}" if plan else ""
+        _say(f"Run {self.graph.name}/{run_id} started{origin} (datastore: {root})")
         ctx = RunContext(
             self.flow_cls,
             self.graph,
@@ -138,13 +154,14 @@ class Runner:
             run_id,
             user=self.user,
             tags=self.tags,
+            origin_run_id=plan.origin.run_id if plan else None,
             flow_file=self.flow_file,
         )
         scheduler = Scheduler(self.graph, refs)
         summary = RunSummary(run_id)
         executor = self.executor_cls(ctx)
         try:
-            self._loop(executor, scheduler, deque(scheduler.start()), summary)
+            self._loop(executor, scheduler, deque(scheduler.start()), summary, plan)
         except KeyboardInterrupt:
             for outcome in executor.cancel_all():
                 self._commit(outcome)
@@ -162,17 +179,34 @@ class Runner:
             raise self._failure(summary)
         _say(
             f"Run {self.graph.name}/{run_id} succeeded: {summary.ran} tasks ran"
-            + (f", {summary.cloned} cloned" if summary.cloned else "")
+            + (f", {summary.cloned} cloned" if plan else "")
             + f" in {summary.seconds:.2f} s"
         )
         return summary
 
     def _loop(
-        self, executor: Executor, scheduler: Scheduler, ready: deque, summary: RunSummary
+        self,
+        executor: Executor,
+        scheduler: Scheduler,
+        ready: deque[TaskSpec],
+        summary: RunSummary,
+        plan: ResumePlan | None,
     ) -> None:
         while ready or executor.active:
-            while ready and executor.active < self.max_workers and not summary.failed:
-                executor.launch(ready.popleft())
+            while ready and not summary.failed:
+                spec = ready[0]
+                origin = plan.origin_for(spec) if plan else None
+                if origin is not None:  # cloned: no process, no worker slot
+                    ready.popleft()
+                    assert plan is not None
+                    clone = plan.clone(spec, origin, summary.run_id)
+                    self.store.write_manifest(clone)
+                    summary.cloned += 1
+                    ready.extend(scheduler.done(clone))
+                elif executor.active < self.max_workers:
+                    executor.launch(ready.popleft())
+                else:
+                    break
             for outcome in executor.poll(timeout=1.0):
                 manifest = self._commit(outcome)
                 summary.ran += 1
@@ -200,8 +234,11 @@ class Runner:
         detail = (exc.get("traceback") or exc.get("message") or "").rstrip()
         others = len(summary.failed) - 1
         more = f" ({others} more task(s) failed too)" if others else ""
+        counts = f"{summary.ran} tasks ran" + (
+            f", {summary.cloned} cloned" if summary.cloned else ""
+        )
         return RunFailed(
-            f"run {self.graph.name}/{summary.run_id} failed: task {first.pathspec} "
+            f"run {self.graph.name}/{summary.run_id} failed ({counts}): task {first.pathspec} "
             f"raised {exc.get('type', 'an error')}{more}.\n{detail}\n"
             f"After fixing the cause, resume with: python {self.flow_file.name} resume"
         )

@@ -1,5 +1,7 @@
 """Five steps in a line; artifacts flow forward and can be overwritten."""
 
+from _probe import probe
+
 from flowkit import FlowSpec, Parameter, step
 
 
@@ -8,28 +10,33 @@ class LinearFlow(FlowSpec):
 
     @step
     def start(self):
+        probe(self)
         self.x = 1
         self.next(self.a)
 
     @step
     def a(self):
+        probe(self)
         self.x += 1
         self.seen = [self.x]
         self.next(self.b)
 
     @step
     def b(self):
+        probe(self)
         self.x *= self.alpha
         self.seen.append(self.x)
         self.next(self.c)
 
     @step
     def c(self):
+        probe(self)
         self.label = f"x={self.x}"
         self.next(self.end)
 
     @step
     def end(self):
+        probe(self)
         self.result = {"x": self.x, "seen": self.seen, "label": self.label, "alpha": self.alpha}
         print("result", self.result)
 

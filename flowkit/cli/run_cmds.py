@@ -1,0 +1,154 @@
+"""``run``, ``resume`` and ``step``: the flow-file commands that execute tasks."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from flowkit.cli.params import PARAM_PREFIX, resolve_values
+from flowkit.dsl.parameters import Parameter
+from flowkit.errors import FlowkitError, ParameterError, did_you_mean
+
+if TYPE_CHECKING:
+    from flowkit.cli.flow_cli import FlowCLIState
+    from flowkit.runtime.runner import Runner
+
+
+def _execution_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by ``run`` and ``resume``."""
+    func = click.option(
+        "--launcher",
+        type=click.Choice(["fork", "spawn"]),
+        default="fork" if hasattr(os, "fork") else "spawn",
+        show_default=True,
+        help="fork: tasks start as forks of this process (fast). "
+        "spawn: each task starts a fresh interpreter (portable).",
+    )(func)
+    func = click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable).")(func)
+    return click.option(
+        "--max-workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Tasks run at once (default: number of cores).",
+    )(func)
+
+
+def _runner(
+    state: FlowCLIState, max_workers: int | None, tags: tuple[str, ...], launcher: str
+) -> Runner:
+    from flowkit.runtime.local import ForkExecutor
+    from flowkit.runtime.runner import Runner
+    from flowkit.runtime.spawn import SpawnExecutor
+
+    graph = state.graph()
+    settings = state.settings(max_workers=max_workers)
+    return Runner(
+        state.flow_cls,
+        graph,
+        state.datastore(settings),
+        max_workers=settings.effective_max_workers(),
+        flow_file=state.flow_file,
+        tags=tags,
+        snapshot_warn_mb=settings.code_snapshot_warn_mb,
+        executor_cls=ForkExecutor if launcher == "fork" else SpawnExecutor,
+        user=settings.user,
+    )
+
+
+def add_run_commands(
+    group: click.Group,
+    state: FlowCLIState,
+    params: dict[str, Parameter],
+    options: list[click.Option],
+) -> None:
+    """Register ``run``, ``resume`` and ``step`` on a flow's command group."""
+    flow_name = state.flow_cls.__name__
+
+    @_execution_options
+    def run(max_workers: int | None, tags: tuple[str, ...], launcher: str, **raw: Any) -> None:
+        runner = _runner(state, max_workers, tags, launcher)
+        runner.run(resolve_values(flow_name, params, raw))
+
+    run_cmd = click.command("run", help=f"Run {flow_name} from start to end.")(run)
+    run_cmd.params.extend(options)
+    group.add_command(run_cmd)
+
+    @_execution_options
+    @click.option("--origin-run-id", default=None, help="Run to resume (default: the latest run).")
+    @click.argument("step_name", required=False)
+    def resume(
+        step_name: str | None,
+        origin_run_id: str | None,
+        max_workers: int | None,
+        tags: tuple[str, ...],
+        launcher: str,
+        **raw: Any,
+    ) -> None:
+        from flowkit.runtime.resume import ResumePlan, find_origin
+
+        given = [p for attr, p in params.items() if raw.get(PARAM_PREFIX + attr) is not None]
+        runner = _runner(state, max_workers, tags, launcher)
+        origin = find_origin(runner.store, flow_name, origin_run_id)
+        if given:
+            names = ", ".join(f"--{p.name}" for p in given)
+            raise ParameterError(
+                f"resume reuses the parameters of run {origin.pathspec} "
+                f"({', '.join(f'{k}={v}' for k, v in origin.parameter_values.items()) or 'none'}); "
+                f"it does not take {names}",
+                hint=f"to run with new parameter values start a new run: "
+                f"python {state.flow_file.name} run {names} ...",
+            )
+        runner.resume(ResumePlan(runner.graph, runner.store, origin, step_name))
+
+    resume_cmd = click.command(
+        "resume",
+        help="Resume a run: clone the tasks that succeeded and run the rest. With STEP_NAME, "
+        "re-run that step and everything after it.",
+    )(resume)
+    # Parameters are accepted only to refuse them with a clear message.
+    resume_cmd.params.extend(options)
+    group.add_command(resume_cmd)
+
+    @group.command(help="Run one task in this interpreter (used by executors; not for daily use).")
+    @click.argument("step_name")
+    @click.option("--run-id", required=True)
+    @click.option("--task-id", required=True)
+    @click.option("--attempt", type=int, default=0)
+    @click.option("--parent", "parents", multiple=True, help="run/step/task of an input task.")
+    @click.option("--foreach-json", default="", help="Foreach levels of the task, as JSON.")
+    def step(
+        step_name: str,
+        run_id: str,
+        task_id: str,
+        attempt: int,
+        parents: tuple[str, ...],
+        foreach_json: str,
+    ) -> None:
+        from flowkit.runtime.entry import run_single_task, spec_from_args
+        from flowkit.runtime.task import RunContext
+
+        graph = state.graph()
+        if step_name not in graph:
+            raise FlowkitError(
+                f"the flow has no step {step_name!r}" + did_you_mean(step_name, graph.steps)
+            )
+        store = state.datastore(state.settings())
+        record = store.run_record(run_id)
+        ctx = RunContext(
+            state.flow_cls,
+            graph,
+            store,
+            run_id,
+            user=record.user,
+            tags=tuple(record.tags),
+            origin_run_id=record.origin_run_id,
+            flow_file=state.flow_file,
+        )
+        spec = spec_from_args(ctx, step_name, task_id, attempt, list(parents), foreach_json)
+        manifest = run_single_task(ctx, spec)
+        if manifest.status != "succeeded":
+            sys.exit(1)
