@@ -84,7 +84,7 @@ def test_resume_chain_and_origin_run_id(run_flow, trace):
     assert third.returncode == 0, third.output
     store = run_flow.store(shape.flow)
     assert store.run_record("3").origin_run_id == "2"
-    left = [m for m in store.manifests("3") if m.step == "left"][0]
+    left = next(m for m in store.manifests("3") if m.step == "left")
     assert left.origin_pathspec.startswith(f"{shape.flow}/2/")
     # logs of a clone of a clone still point at the task that wrote them
     assert left.extra["log_origin"]["run_id"] == "1"
