@@ -70,7 +70,7 @@ def measure(kind: str, width: int, repeat: int) -> list[float]:
         _run([sys.executable, str(flow), *run], {**env, "BENCH_FAIL_JOIN": "1"}, expect_ok=False)
         if kind == "metaflow":
             runs = sorted(p.name for p in (scratch / ".metaflow" / "MfResumeBenchFlow").iterdir())
-            resume = [*resume, [r for r in runs if r.isdigit()][0]]
+            resume = [*resume, next(r for r in runs if r.isdigit())]
         return [_run([sys.executable, str(flow), *resume], env, True) for _ in range(repeat)]
 
 
