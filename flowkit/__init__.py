@@ -19,20 +19,41 @@ _EXPORTS = {
     "JSONType": "flowkit.dsl.parameters",
     "current": "flowkit.dsl.current",
     "FlowkitError": "flowkit.errors",
+    "retry": "flowkit.decorators.builtin",
+    "catch": "flowkit.decorators.builtin",
+    "timeout": "flowkit.decorators.builtin",
+    "resources": "flowkit.decorators.builtin",
+    "environment": "flowkit.decorators.builtin",
+    "StepDecorator": "flowkit.decorators.base",
+    "FlowDecorator": "flowkit.decorators.base",
+    "step_decorator": "flowkit.decorators.attach",
+    "flow_decorator": "flowkit.decorators.attach",
 }
 
 __all__ = [
     "Flow",
+    "FlowDecorator",
     "FlowSpec",
     "FlowkitError",
     "IncludeFile",
     "JSONType",
     "Parameter",
+    "StepDecorator",
+    "catch",
     "current",
+    "environment",
+    "flow_decorator",
+    "resources",
+    "retry",
     "step",
+    "step_decorator",
+    "timeout",
 ]
 
 if TYPE_CHECKING:
+    from flowkit.decorators.attach import flow_decorator, step_decorator
+    from flowkit.decorators.base import FlowDecorator, StepDecorator
+    from flowkit.decorators.builtin import catch, environment, resources, retry, timeout
     from flowkit.dsl.current import current
     from flowkit.dsl.flowspec import FlowSpec
     from flowkit.dsl.flowspec import FlowSpec as Flow

@@ -38,6 +38,13 @@ class FlowCLIState:
         check_parameters(self.flow_cls)
         return graph
 
+    def decorators(self, graph: Any, with_specs: tuple[str, ...] = ()) -> Any:
+        """Every step's decorators, validated (raises every misuse at once)."""
+        from flowkit.decorators.resolve import resolve_flow_decorators, resolve_step_decorators
+
+        resolve_flow_decorators(self.flow_cls, graph)
+        return resolve_step_decorators(self.flow_cls, graph, tuple(with_specs))
+
     def datastore(self, settings):
         """The flow's datastore, creating a local root on first use."""
         from flowkit.datastore.flowstore import FlowDatastore
@@ -66,6 +73,7 @@ def _build_group(state: FlowCLIState) -> click.Group:
     @group.command(help="Check the flow's structure without running anything.")
     def check() -> None:
         graph = state.graph()
+        state.decorators(graph)
         click.echo(f"Flow {graph.name} is valid: {len(graph.steps)} steps.")
 
     @group.command(help="Show the flow's steps, their docstrings and transitions.")

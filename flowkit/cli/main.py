@@ -10,10 +10,11 @@ import click
 
 from flowkit import __version__
 from flowkit.cli.edge import run_cli
+from flowkit.cli.plugin_group import PluginGroup
 from flowkit.settings import config_file_path, load_settings, resolve_datastore_root
 
 
-@click.group(help="flowkit: reproducible pipelines from notebook experiments.")
+@click.group(cls=PluginGroup, help="flowkit: reproducible pipelines from notebook experiments.")
 @click.version_option(__version__, prog_name="flowkit")
 def cli() -> None:
     """Top-level group."""

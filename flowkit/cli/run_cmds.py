@@ -29,6 +29,13 @@ def _execution_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "spawn: each task starts a fresh interpreter (portable).",
     )(func)
     func = click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable).")(func)
+    func = click.option(
+        "--with",
+        "with_specs",
+        multiple=True,
+        metavar="DECORATOR[:k=v,...]",
+        help="Apply a step decorator to every step, e.g. --with retry:times=2 (repeatable).",
+    )(func)
     return click.option(
         "--max-workers",
         type=click.IntRange(min=1),
@@ -38,13 +45,18 @@ def _execution_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _runner(
-    state: FlowCLIState, max_workers: int | None, tags: tuple[str, ...], launcher: str
+    state: FlowCLIState,
+    max_workers: int | None,
+    tags: tuple[str, ...],
+    launcher: str,
+    with_specs: tuple[str, ...],
 ) -> Runner:
     from flowkit.runtime.local import ForkExecutor
     from flowkit.runtime.runner import Runner
     from flowkit.runtime.spawn import SpawnExecutor
 
     graph = state.graph()
+    decorators = state.decorators(graph, with_specs)
     settings = state.settings(max_workers=max_workers)
     return Runner(
         state.flow_cls,
@@ -56,6 +68,8 @@ def _runner(
         snapshot_warn_mb=settings.code_snapshot_warn_mb,
         executor_cls=ForkExecutor if launcher == "fork" else SpawnExecutor,
         user=settings.user,
+        decorators=decorators,
+        with_specs=with_specs,
     )
 
 
@@ -69,8 +83,14 @@ def add_run_commands(
     flow_name = state.flow_cls.__name__
 
     @_execution_options
-    def run(max_workers: int | None, tags: tuple[str, ...], launcher: str, **raw: Any) -> None:
-        runner = _runner(state, max_workers, tags, launcher)
+    def run(
+        max_workers: int | None,
+        tags: tuple[str, ...],
+        with_specs: tuple[str, ...],
+        launcher: str,
+        **raw: Any,
+    ) -> None:
+        runner = _runner(state, max_workers, tags, launcher, with_specs)
         runner.run(resolve_values(flow_name, params, raw))
 
     run_cmd = click.command("run", help=f"Run {flow_name} from start to end.")(run)
@@ -85,13 +105,14 @@ def add_run_commands(
         origin_run_id: str | None,
         max_workers: int | None,
         tags: tuple[str, ...],
+        with_specs: tuple[str, ...],
         launcher: str,
         **raw: Any,
     ) -> None:
         from flowkit.runtime.resume import ResumePlan, find_origin
 
         given = [p for attr, p in params.items() if raw.get(PARAM_PREFIX + attr) is not None]
-        runner = _runner(state, max_workers, tags, launcher)
+        runner = _runner(state, max_workers, tags, launcher, with_specs)
         origin = find_origin(runner.store, flow_name, origin_run_id)
         if given:
             names = ", ".join(f"--{p.name}" for p in given)
@@ -120,6 +141,7 @@ def add_run_commands(
     @click.option("--attempt", type=int, default=0)
     @click.option("--parent", "parents", multiple=True, help="run/step/task of an input task.")
     @click.option("--foreach-json", default="", help="Foreach levels of the task, as JSON.")
+    @click.option("--with", "with_specs", multiple=True, help="Decorators given to the run.")
     def step(
         step_name: str,
         run_id: str,
@@ -127,6 +149,7 @@ def add_run_commands(
         attempt: int,
         parents: tuple[str, ...],
         foreach_json: str,
+        with_specs: tuple[str, ...],
     ) -> None:
         from flowkit.runtime.entry import run_single_task, spec_from_args
         from flowkit.runtime.task import RunContext
@@ -147,6 +170,8 @@ def add_run_commands(
             tags=tuple(record.tags),
             origin_run_id=record.origin_run_id,
             flow_file=state.flow_file,
+            decorators=state.decorators(graph, with_specs),
+            with_specs=with_specs,
         )
         spec = spec_from_args(ctx, step_name, task_id, attempt, list(parents), foreach_json)
         manifest = run_single_task(ctx, spec)

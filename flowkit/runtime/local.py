@@ -38,6 +38,8 @@ class _Proc:
     exit_fd: int | None = None
     status: int | None = None
     cancelled: bool = False
+    deadline: float | None = None
+    timed_out: bool = False
 
 
 def _die_with_parent() -> None:
@@ -134,6 +136,7 @@ class ProcessExecutor(Executor):
                 "stderr": StreamCapture(prefix, sinks[1]),
             },
             fds=fds,
+            deadline=time.monotonic() + spec.timeout if spec.timeout else None,
         )
         self._procs[pid] = proc
         for fd in fds:
@@ -148,6 +151,9 @@ class ProcessExecutor(Executor):
     def poll(self, timeout: float) -> list[TaskOutcome]:
         if self._procs and any(p.exit_fd is None for p in self._procs.values()):
             timeout = min(timeout, 0.02)
+        deadlines = [p.deadline for p in self._procs.values() if p.deadline and not p.timed_out]
+        if deadlines:
+            timeout = max(0.0, min(timeout, min(deadlines) - time.monotonic()))
         for key, _ in self._selector.select(timeout):
             proc, kind = key.data
             if proc.pid not in self._procs or (kind == "pipe" and key.fd not in proc.fds):
@@ -156,6 +162,11 @@ class ProcessExecutor(Executor):
                 self._reap(proc, os.waitpid(proc.pid, 0)[1])
             else:
                 self._read(proc, int(key.fd))
+        now = time.monotonic()
+        for proc in self._procs.values():
+            if proc.deadline is not None and now >= proc.deadline and not proc.timed_out:
+                proc.timed_out = True  # SIGKILL: also stops code stuck in C or asleep
+                _signal(proc.pid, signal.SIGKILL)
         for proc in list(self._procs.values()):
             if proc.exit_fd is None:
                 pid, status = os.waitpid(proc.pid, os.WNOHANG)
@@ -207,7 +218,11 @@ class ProcessExecutor(Executor):
         if proc.result:
             manifest = pickle.loads(bytes(proc.result))
             return TaskOutcome(proc.spec, manifest, logs)
-        if proc.cancelled:
+        if proc.timed_out:
+            limit = proc.spec.timeout or 0
+            message = f"the task timed out after {limit:g} s (@timeout) and was killed"
+            kind = "TaskTimeout"
+        elif proc.cancelled:
             message, kind = "the task was stopped because the run was interrupted", "Killed"
         else:
             message, kind = describe_exit(int(proc.status or 0)), "TaskCrashed"
@@ -229,8 +244,12 @@ class ProcessExecutor(Executor):
 
 
 def _signal(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
-        os.kill(pid, sig)
+    """Signal the task's whole process group (its own subprocesses too), or just it."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
+            os.kill(pid, sig)
 
 
 class ForkExecutor(ProcessExecutor):
@@ -244,9 +263,15 @@ class ForkExecutor(ProcessExecutor):
     def _start(self, spec: TaskSpec, out_w: int, err_w: int, result_w: int | None) -> int:
         pid = os.fork()
         if pid:
+            with contextlib.suppress(OSError):  # the child does the same; whichever runs first
+                os.setpgid(pid, pid)
             return pid
         code = 1
         try:  # in the worker: never return into the scheduler's code
+            # Its own process group: a timeout or cancel can kill what the task started, and
+            # Ctrl-C reaches only the runner, which then stops every task itself.
+            with contextlib.suppress(OSError):
+                os.setpgid(0, 0)
             _die_with_parent()
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import sys
 import time
 from collections import deque
@@ -12,12 +13,14 @@ from typing import Any
 from flowkit.datastore.codesnap import build_snapshot
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import ArtifactRef, RunRecord, TaskManifest
+from flowkit.decorators.base import StepDecorator
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.errors import RunFailed, RunKilled
 from flowkit.graph.model import FlowGraph
 from flowkit.runtime.commit import commit_task
 from flowkit.runtime.executor import Executor, TaskOutcome
 from flowkit.runtime.local import ForkExecutor, ProcessExecutor
+from flowkit.runtime.policy import FailurePolicy
 from flowkit.runtime.resume import ResumePlan
 from flowkit.runtime.scheduler import Scheduler
 from flowkit.runtime.spec import TaskSpec
@@ -37,6 +40,7 @@ class RunSummary:
     status: str = "running"
     ran: int = 0
     cloned: int = 0
+    retries: int = 0
     failed: list[TaskManifest] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -45,6 +49,7 @@ class RunSummary:
         return {
             "tasks_ran": self.ran,
             "tasks_cloned": self.cloned,
+            "retries": self.retries,
             "failed_tasks": [m.pathspec for m in self.failed],
             "seconds": round(self.seconds, 3),
         }
@@ -68,6 +73,8 @@ class Runner:
         snapshot_warn_mb: Warn when the code snapshot exceeds this size.
         executor_cls: How tasks are started (forked workers by default).
         user: Who started the run.
+        decorators: Each step's decorators (declared and ``--with``), already validated.
+        with_specs: The ``--with`` values, passed on to tasks started in fresh interpreters.
     """
 
     def __init__(
@@ -82,6 +89,8 @@ class Runner:
         snapshot_warn_mb: float = 10.0,
         executor_cls: type[ProcessExecutor] = ForkExecutor,
         user: str = "",
+        decorators: dict[str, list[StepDecorator]] | None = None,
+        with_specs: tuple[str, ...] = (),
     ) -> None:
         self.flow_cls = flow_cls
         self.graph = graph
@@ -92,6 +101,8 @@ class Runner:
         self.snapshot_warn_mb = snapshot_warn_mb
         self.executor_cls = executor_cls
         self.user = user
+        self.decorators = decorators or {}
+        self.with_specs = with_specs
 
     def _snapshot(self) -> str:
         snapshot = build_snapshot(self.flow_file, warn_mb=self.snapshot_warn_mb)
@@ -156,12 +167,19 @@ class Runner:
             tags=self.tags,
             origin_run_id=plan.origin.run_id if plan else None,
             flow_file=self.flow_file,
+            decorators=self.decorators,
+            with_specs=self.with_specs,
         )
         scheduler = Scheduler(self.graph, refs)
         summary = RunSummary(run_id)
         executor = self.executor_cls(ctx)
+        for step, decorators in self.decorators.items():
+            for deco in decorators:
+                deco.runtime_init(step, lambda text: _say(f"flowkit: warning: {text}"))
         try:
-            self._loop(executor, scheduler, deque(scheduler.start()), summary, plan)
+            self._loop(
+                executor, scheduler, deque(scheduler.start()), summary, plan, FailurePolicy(ctx)
+            )
         except KeyboardInterrupt:
             for outcome in executor.cancel_all():
                 self._commit(outcome)
@@ -172,6 +190,9 @@ class Runner:
                 f"run {self.graph.name}/{run_id} was interrupted; every running task was stopped",
                 hint=f"resume it with: python {self.flow_file.name} resume",
             ) from None
+        for step, decorators in self.decorators.items():
+            for deco in decorators:
+                deco.runtime_finished(step)
         summary.seconds = time.monotonic() - started
         summary.status = "failed" if summary.failed else "succeeded"
         self.store.finish_run(run_id, summary.status, summary=summary.as_dict())  # type: ignore[arg-type]
@@ -191,8 +212,13 @@ class Runner:
         ready: deque[TaskSpec],
         summary: RunSummary,
         plan: ResumePlan | None,
+        policy: FailurePolicy,
     ) -> None:
-        while ready or executor.active:
+        waiting: list[tuple[float, int, TaskSpec]] = []  # retries, by due time: no worker slot
+        while ready or executor.active or waiting:
+            now = time.monotonic()
+            while waiting and waiting[0][0] <= now:
+                ready.append(heapq.heappop(waiting)[2])
             while ready and not summary.failed:
                 spec = ready[0]
                 origin = plan.origin_for(spec) if plan else None
@@ -204,14 +230,36 @@ class Runner:
                     summary.cloned += 1
                     ready.extend(scheduler.done(clone))
                 elif executor.active < self.max_workers:
-                    executor.launch(ready.popleft())
+                    spec = ready.popleft()
+                    spec.timeout = policy.timeout(spec.step)
+                    executor.launch(spec)
                 else:
                     break
-            for outcome in executor.poll(timeout=1.0):
+            wait = min(1.0, waiting[0][0] - now) if waiting else 1.0
+            for outcome in executor.poll(timeout=max(0.0, wait)):
                 manifest = self._commit(outcome)
                 summary.ran += 1
                 if manifest.status == "succeeded":
                     ready.extend(scheduler.done(manifest))
+                    continue
+                decision = policy.decide(outcome.spec, manifest)
+                if decision.retry is not None:
+                    summary.retries += 1
+                    _say(
+                        f"flowkit: task {manifest.pathspec} failed (attempt {manifest.attempt}); "
+                        f"retrying in {decision.delay:g} s"
+                    )
+                    due = time.monotonic() + decision.delay
+                    heapq.heappush(waiting, (due, summary.retries, decision.retry))
+                elif decision.caught is not None:
+                    self.store.write_manifest(decision.caught)
+                    var = decision.caught.extra.get("caught")
+                    exc = manifest.exception or {}
+                    _say(
+                        f"flowkit: task {manifest.pathspec} failed with {exc.get('type')}: "
+                        f"{exc.get('message')}; @catch stored it in self.{var} and the flow goes on"
+                    )
+                    ready.extend(scheduler.done(decision.caught))
                 else:
                     summary.failed.append(manifest)
                     if executor.active:
@@ -219,8 +267,10 @@ class Runner:
                             f"flowkit: task {manifest.pathspec} failed; waiting for "
                             f"{executor.active} running task(s) to finish (Ctrl-C stops them)"
                         )
-            if summary.failed and not executor.active:
-                return
+            if summary.failed:
+                waiting.clear()  # the run has failed: pending retries would not change that
+                if not executor.active:
+                    return
 
     def _commit(self, outcome: TaskOutcome) -> TaskManifest:
         """Store the task's logs, then its manifest: the manifest is the commit point."""

@@ -33,12 +33,14 @@ class SpawnExecutor(ProcessExecutor):
             "--run-id",
             ctx.run_id,
         ]
+        for with_spec in ctx.with_specs:
+            argv += ["--with", with_spec]
         actions = [
             (os.POSIX_SPAWN_DUP2, out_w, 1),
             (os.POSIX_SPAWN_DUP2, err_w, 2),
         ]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        return os.posix_spawn(sys.executable, argv, env, file_actions=actions)
+        return os.posix_spawn(sys.executable, argv, env, file_actions=actions, setpgroup=0)
 
     def _outcome(self, proc: _Proc, logs: dict[str, bytes]) -> TaskOutcome:
         spec = proc.spec

@@ -20,6 +20,7 @@ class TaskSpec:
         parents: Manifests of the tasks whose outputs are this task's inputs (several for a join).
         foreach: Foreach levels enclosing the task, outermost first.
         params: The run's parameter artifacts (always inherited).
+        timeout: Seconds after which the executor kills the task (``@timeout``).
     """
 
     step: str
@@ -28,6 +29,7 @@ class TaskSpec:
     parents: list[TaskManifest]
     foreach: list[ForeachLevel] = field(default_factory=list)
     params: dict[str, ArtifactRef] = field(default_factory=dict)
+    timeout: float | None = None
 
     @property
     def parent_pathspecs(self) -> list[str]:

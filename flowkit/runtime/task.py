@@ -7,6 +7,7 @@ the logs.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -16,6 +17,7 @@ from typing import Any
 
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import ArtifactRef, ForeachFrame, TaskManifest
+from flowkit.decorators.base import StepDecorator
 from flowkit.dsl.current import current
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.dsl.inputs import Inputs
@@ -39,9 +41,13 @@ class RunContext:
         tags: tuple[str, ...] = (),
         origin_run_id: str | None = None,
         flow_file: Path | None = None,
+        decorators: dict[str, list[StepDecorator]] | None = None,
+        with_specs: tuple[str, ...] = (),
     ) -> None:
         self.flow_cls = flow_cls
         self.flow_file = flow_file
+        self.decorators = decorators or {}
+        self.with_specs = with_specs
         self.graph = graph
         self.store = store
         self.run_id = run_id
@@ -180,13 +186,17 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
         origin_pathspec=None,
         extra={"foreach": levels_to_json(spec.foreach)},
     )
+    decorators = ctx.decorators.get(spec.step, [])
+    if decorators:
+        manifest.extra["decorators"] = [d.spec() for d in decorators]
+        for deco in decorators:
+            if deco.name == "resources":
+                manifest.extra["resources"] = dict(deco.attributes)
+    for deco in decorators:
+        os.environ.update(deco.task_environment())  # this process runs only this task
     try:
         flow, inputs = _build_flow(ctx, spec)
-        method = getattr(flow, spec.step)
-        if inputs is not None:
-            method(inputs)
-        else:
-            method()
+        _call_step(flow, spec.step, inputs, decorators)
         state: TaskState = flow.__dict__["_fk_state"]
         _check_transition(ctx, spec.step, state.transition)
         manifest.artifacts = _store_outputs(ctx, flow, state)
@@ -208,6 +218,30 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
         sys.stdout.flush()
         sys.stderr.flush()
     return manifest
+
+
+def _call_step(
+    flow: FlowSpec, step: str, inputs: Inputs | None, decorators: list[StepDecorator]
+) -> None:
+    method = getattr(flow, step)
+
+    def call() -> None:
+        if inputs is not None:
+            method(inputs)
+        else:
+            method()
+
+    for deco in decorators:
+        deco.task_pre_step(flow)
+    for deco in reversed(decorators):  # the top decorator is the outermost wrapper
+        call = deco.task_decorate(call)
+    try:
+        call()
+    except Exception as exc:
+        if not any(deco.task_exception(flow, exc) for deco in decorators):
+            raise
+    for deco in decorators:
+        deco.task_post_step(flow)
 
 
 def _describe(exc: BaseException, text: str) -> dict[str, str]:
