@@ -20,6 +20,7 @@ FORBIDDEN = {
     "datastore": {"dsl", "graph", "runtime", "cli", "client"},
     "runtime": {"cli", "client"},
     "client": {"runtime", "cli"},
+    "decorators": {"runtime", "cli", "datastore", "client"},
 }
 
 #: The single sanctioned upward import: ``MyFlow()`` in ``__main__`` hands over to the CLI.
