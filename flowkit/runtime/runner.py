@@ -17,10 +17,12 @@ from flowkit.decorators.base import StepDecorator
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.errors import RunFailed, RunKilled
 from flowkit.graph.model import FlowGraph
+from flowkit.registry import registry
 from flowkit.runtime.commit import commit_task
-from flowkit.runtime.executor import Executor, TaskOutcome
+from flowkit.runtime.executor import TaskOutcome
 from flowkit.runtime.local import ForkExecutor, ProcessExecutor
 from flowkit.runtime.policy import FailurePolicy
+from flowkit.runtime.pool import LOCAL, ExecutorPool
 from flowkit.runtime.resume import ResumePlan
 from flowkit.runtime.scheduler import Scheduler
 from flowkit.runtime.spec import TaskSpec
@@ -172,7 +174,12 @@ class Runner:
         )
         scheduler = Scheduler(self.graph, refs)
         summary = RunSummary(run_id)
-        executor = self.executor_cls(ctx)
+        executor = ExecutorPool(
+            self.executor_cls(ctx),
+            self.max_workers,
+            self._executor_name,
+            lambda name: registry().get("executor", name)(ctx),
+        )
         for step, decorators in self.decorators.items():
             for deco in decorators:
                 deco.runtime_init(step, lambda text: _say(f"flowkit: warning: {text}"))
@@ -190,6 +197,8 @@ class Runner:
                 f"run {self.graph.name}/{run_id} was interrupted; every running task was stopped",
                 hint=f"resume it with: python {self.flow_file.name} resume",
             ) from None
+        finally:
+            executor.close()
         for step, decorators in self.decorators.items():
             for deco in decorators:
                 deco.runtime_finished(step)
@@ -205,9 +214,13 @@ class Runner:
         )
         return summary
 
+    def _executor_name(self, step: str) -> str:
+        names = [n for d in self.decorators.get(step, []) if (n := d.executor_name())]
+        return names[0] if names else LOCAL
+
     def _loop(
         self,
-        executor: Executor,
+        executor: ExecutorPool,
         scheduler: Scheduler,
         ready: deque[TaskSpec],
         summary: RunSummary,
@@ -229,7 +242,7 @@ class Runner:
                     self.store.write_manifest(clone)
                     summary.cloned += 1
                     ready.extend(scheduler.done(clone))
-                elif executor.active < self.max_workers:
+                elif executor.has_room(spec):
                     spec = ready.popleft()
                     spec.timeout = policy.timeout(spec.step)
                     executor.launch(spec)
