@@ -1,7 +1,7 @@
 """Episode 04: a run fails in one split of a foreach; fix it and resume.
 
-    python tutorials/04-resume/train.py run        # split 'c' fails
-    python tutorials/04-resume/train.py resume     # after the fix: only 'c' and what follows run
+python tutorials/04-resume/train.py run        # split 'c' fails
+python tutorials/04-resume/train.py resume     # after the fix: only 'c' and what follows run
 """
 
 import os

@@ -1,6 +1,6 @@
 """Episode 05: make a flow robust with @retry, @catch, @timeout, @resources and @environment.
 
-    python tutorials/05-robust/robust.py run
+python tutorials/05-robust/robust.py run
 """
 
 import os
