@@ -83,3 +83,13 @@ def test_metadata_files_per_task_at_most_three(run_flow):
     task_dirs = [p for p in run_dir.glob("*/*") if p.is_dir()]
     assert len(task_dirs) == shape.tasks
     assert max(len(list(d.iterdir())) for d in task_dirs) <= 3
+
+
+def test_unpicklable_artifact_is_a_clear_error(run_flow):
+    from flowtests import FLOWS
+
+    result = run_flow(FLOWS / "failing" / "unpicklable.py", "run")
+    assert result.returncode == 1
+    assert "the artifact 'lock' of type _thread.lock cannot be serialized" in result.stderr
+    assert "keep it in a local variable" in result.stderr
+    assert "/flowkit/" not in result.stderr
