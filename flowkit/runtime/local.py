@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 import traceback
+from abc import abstractmethod
 from dataclasses import dataclass, field
 
 from flowkit.datastore.manifest import ForeachFrame, TaskManifest
@@ -107,8 +108,9 @@ class ProcessExecutor(Executor):
     def active(self) -> int:
         return len(self._procs)
 
+    @abstractmethod
     def _start(self, spec: TaskSpec, out_w: int, err_w: int, result_w: int | None) -> int:
-        raise NotImplementedError  # pragma: no cover - abstract primitive
+        """Start the task's process with stdout/stderr on the given pipe ends; return its pid."""
 
     def _wants_result_pipe(self) -> bool:
         return True
