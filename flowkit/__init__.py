@@ -12,13 +12,22 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "FlowSpec": "flowkit.dsl.flowspec",
-    "Flow": "flowkit.dsl.flowspec",
     "step": "flowkit.dsl.step",
     "Parameter": "flowkit.dsl.parameters",
     "IncludeFile": "flowkit.dsl.parameters",
     "JSONType": "flowkit.dsl.parameters",
     "current": "flowkit.dsl.current",
     "FlowkitError": "flowkit.errors",
+    "Flow": "flowkit.client",
+    "Run": "flowkit.client",
+    "Step": "flowkit.client",
+    "Task": "flowkit.client",
+    "DataArtifact": "flowkit.client",
+    "namespace": "flowkit.client",
+    "get_namespace": "flowkit.client",
+    "default_namespace": "flowkit.client",
+    "get_metadata": "flowkit.client",
+    "set_datastore_root": "flowkit.client",
     "retry": "flowkit.decorators.builtin",
     "catch": "flowkit.decorators.builtin",
     "timeout": "flowkit.decorators.builtin",
@@ -31,6 +40,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "DataArtifact",
     "Flow",
     "FlowDecorator",
     "FlowSpec",
@@ -38,25 +48,44 @@ __all__ = [
     "IncludeFile",
     "JSONType",
     "Parameter",
+    "Run",
+    "Step",
     "StepDecorator",
+    "Task",
     "catch",
     "current",
+    "default_namespace",
     "environment",
     "flow_decorator",
+    "get_metadata",
+    "get_namespace",
+    "namespace",
     "resources",
     "retry",
+    "set_datastore_root",
     "step",
     "step_decorator",
     "timeout",
 ]
 
 if TYPE_CHECKING:
+    from flowkit.client import (
+        DataArtifact,
+        Flow,
+        Run,
+        Step,
+        Task,
+        default_namespace,
+        get_metadata,
+        get_namespace,
+        namespace,
+        set_datastore_root,
+    )
     from flowkit.decorators.attach import flow_decorator, step_decorator
     from flowkit.decorators.base import FlowDecorator, StepDecorator
     from flowkit.decorators.builtin import catch, environment, resources, retry, timeout
     from flowkit.dsl.current import current
     from flowkit.dsl.flowspec import FlowSpec
-    from flowkit.dsl.flowspec import FlowSpec as Flow
     from flowkit.dsl.parameters import IncludeFile, JSONType, Parameter
     from flowkit.dsl.step import step
     from flowkit.errors import FlowkitError
@@ -69,6 +98,6 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     module = importlib.import_module(module_name)
-    value = getattr(module, "FlowSpec" if name == "Flow" else name)
+    value = getattr(module, name)
     globals()[name] = value
     return value

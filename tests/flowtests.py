@@ -133,3 +133,28 @@ def traced(trace_dir: Path, run_id: str) -> list[str]:
         if run == run_id:
             out.append(f"{step}-{where}")
     return sorted(out)
+
+
+def record_inspection_runs(runner: FlowRunner) -> Path:
+    """Fill ``runner``'s datastore with the runs the client and inspection CLI tests read.
+
+    All started by the user ``ada`` unless said otherwise:
+
+    - one run of every DAG shape (``flows/shapes``), each ``<Flow>/1``;
+    - ``LinearFlow/2``: ``--alpha 3 --tag prod``, started by ``bob``;
+    - ``CrashFlow/1``: a foreach whose split 2 raises ``ValueError: bad value 42``.
+
+    Returns:
+        The datastore root.
+    """
+    for case in SHAPE_CASES.values():
+        result = runner(case.file, "run", FLOWKIT_USER="ada")
+        assert result.returncode == 0, result.output
+    linear = SHAPE_CASES["linear"].file
+    result = runner(linear, "run", "--alpha", "3", "--tag", "prod", FLOWKIT_USER="bob")
+    assert result.returncode == 0, result.output
+    # Four workers, so all four splits start before split 2 fails, whatever the number of cores.
+    crash_flow = FLOWS / "failing" / "crashes.py"
+    crash = runner(crash_flow, "run", "--mode", "raise", "--max-workers", "4", FLOWKIT_USER="ada")
+    assert crash.returncode == 1, crash.output
+    return runner.root

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import click
 
 from flowkit.cli.edge import run_cli
+from flowkit.cli.inspect import add_flow_inspect_commands
 from flowkit.cli.params import check_parameters, parameter_options
 from flowkit.cli.run_cmds import add_run_commands
 from flowkit.errors import FlowkitError
@@ -46,14 +46,13 @@ class FlowCLIState:
         return resolve_step_decorators(self.flow_cls, graph, tuple(with_specs))
 
     def datastore(self, settings):
-        """The flow's datastore, creating a local root on first use."""
+        """The flow's datastore, checked before any task runs (a local root is created)."""
         from flowkit.datastore.flowstore import FlowDatastore
         from flowkit.datastore.storage import ByteStorage
 
-        root = resolve_datastore_root(settings)
-        if "://" not in root:
-            os.makedirs(root, exist_ok=True)
-        return FlowDatastore(ByteStorage(root), self.flow_cls.__name__)
+        storage = ByteStorage(resolve_datastore_root(settings), settings)
+        storage.check()  # a missing bucket or bad credentials fail here, in one sentence
+        return FlowDatastore(storage, self.flow_cls.__name__)
 
 
 def _build_group(state: FlowCLIState) -> click.Group:
@@ -85,6 +84,7 @@ def _build_group(state: FlowCLIState) -> click.Group:
     params = check_parameters(state.flow_cls)
 
     add_run_commands(group, state, params, parameter_options(params))
+    add_flow_inspect_commands(group, state)
 
     return group
 

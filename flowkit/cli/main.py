@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 
 import click
 
 from flowkit import __version__
 from flowkit.cli.edge import run_cli
+from flowkit.cli.inspect import add_inspect_commands
 from flowkit.cli.plugin_group import PluginGroup
-from flowkit.settings import config_file_path, load_settings, resolve_datastore_root
+from flowkit.settings import describe_settings, load_settings
 
 
 @click.group(cls=PluginGroup, help="flowkit: reproducible pipelines from notebook experiments.")
@@ -20,13 +20,15 @@ def cli() -> None:
     """Top-level group."""
 
 
-@cli.command(help="Print the effective configuration and where each part comes from.")
+@cli.command(help="Print the effective configuration (secrets masked).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def config(as_json: bool) -> None:
     settings = load_settings()
-    values = asdict(settings)
-    values["datastore_root (effective)"] = resolve_datastore_root(settings)
-    values["config file"] = str(config_file_path())
+    values = describe_settings(settings)
+    if values["datastore_root (effective)"].startswith(("s3://", "s3a://")):
+        from flowkit.datastore.s3 import describe_credentials
+
+        values["aws credentials"] = describe_credentials(settings)
     if as_json:
         click.echo(json.dumps(values, indent=2, sort_keys=True))
         return
@@ -41,6 +43,9 @@ def check(flow_file: str) -> None:
 
     sys.argv = [flow_file, "check"]
     runpy.run_path(flow_file, run_name="__main__")
+
+
+add_inspect_commands(cli)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ Layout under the storage root::
     {flow}/runs/{run_id}/{step}/{task_id}/{attempt}.manifest.json commit point of a task attempt
     {flow}/runs/{run_id}/{step}/{task_id}/{attempt}.{stream}      non-empty logs
     {flow}/latest                                                 hint: highest run id allocated
+    {flow}/tags/{run_id}/{event}.json                             tag changes (see ``tags.py``)
 
 Nothing here is ever updated in place except the ``latest`` hint, which readers only trust as a
 starting point. That is what lets several runners share one datastore without a lock.
@@ -16,7 +17,7 @@ starting point. That is what lets several runners share one datastore without a 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import replace
 from typing import Any
@@ -25,6 +26,7 @@ from flowkit.datastore.content import ContentStore
 from flowkit.datastore.manifest import ArtifactRef, RunEnd, RunRecord, RunStatus, TaskManifest
 from flowkit.datastore.serialize import deserialize, serialize
 from flowkit.datastore.storage import ByteStorage
+from flowkit.datastore.tags import TagLog
 from flowkit.errors import DatastoreError, ObjectNotFound, RunNotFound
 
 _MANIFEST_SUFFIX = ".manifest.json"
@@ -42,12 +44,14 @@ class FlowDatastore:
         storage: The datastore root.
         flow_name: The flow class name.
         content: The flow's artifact blobs, under ``{flow}/data``.
+        tags: Tag changes made to the flow's runs after they started.
     """
 
     def __init__(self, storage: ByteStorage, flow_name: str) -> None:
         self.storage = storage
         self.flow_name = _segment(flow_name, "flow name")
         self.content = ContentStore(storage, f"{flow_name}/data")
+        self.tags = TagLog(storage, flow_name)
 
     def __repr__(self) -> str:
         return f"FlowDatastore({self.storage.root!r}, {self.flow_name!r})"
@@ -142,6 +146,33 @@ class FlowDatastore:
         while self.storage.exists(self._run_key(str(hint + 1))):
             hint += 1
         return str(hint)
+
+    def has_runs(self) -> bool:
+        """Whether any run of the flow was ever started in this datastore (one small listing)."""
+        return "runs" in self.storage.list(self.flow_name)
+
+    def run_tags(self, record: RunRecord, *, changed: bool = True) -> list[str]:
+        """Return the run's user tags now: its record's, with later changes applied.
+
+        Args:
+            record: The run's record.
+            changed: ``False`` when the caller knows (from ``tags.runs_with_events()``) that
+                the run's tags never changed, which saves a listing.
+        """
+        return self.tags.apply(record.run_id, record.tags) if changed else sorted(record.tags)
+
+    def change_tags(
+        self, run_id: str, *, add: Iterable[str] = (), remove: Iterable[str] = (), user: str = ""
+    ) -> None:
+        """Add and remove user tags of a run, as one event (removals apply first).
+
+        Raises:
+            RunNotFound: The run does not exist.
+            TagError: A tag is invalid.
+        """
+        if not self.storage.exists(self._run_key(run_id)):
+            raise self._run_not_found(run_id)
+        self.tags.record(run_id, add=add, remove=remove, user=user)
 
     # -- tasks -----------------------------------------------------------------------------
 
@@ -239,6 +270,25 @@ class FlowDatastore:
         except ObjectNotFound:
             return b""
 
+    def read_task_log(self, manifest: TaskManifest, stream: str) -> bytes:
+        """Return a task's output on ``stream``, wherever it is stored.
+
+        A task cloned by resume did not write logs; its manifest's ``extra["log_origin"]``
+        names the task attempt that did.
+        """
+        origin = manifest.extra.get("log_origin")
+        if isinstance(origin, dict):
+            return self.read_log(
+                str(origin["run_id"]),
+                str(origin["step"]),
+                str(origin["task_id"]),
+                int(origin["attempt"]),
+                stream,
+            )
+        return self.read_log(
+            manifest.run_id, manifest.step, manifest.task_id, manifest.attempt, stream
+        )
+
     # -- artifacts -------------------------------------------------------------------------
 
     def save_artifact(self, value: Any, name: str | None = None) -> ArtifactRef:
@@ -318,6 +368,13 @@ class FlowDatastore:
             else f"no run of {self.flow_name} is recorded in {self.storage.root} yet"
         )
         return RunNotFound(f"the run {self.flow_name}/{run_id} does not exist", hint=hint)
+
+
+def flow_names(storage: ByteStorage) -> list[str]:
+    """Return the names of the flows that have runs in the datastore, sorted."""
+    return [
+        name for name in storage.list("") if name.isidentifier() and "runs" in storage.list(name)
+    ]
 
 
 def _segment(value: str, what: str) -> str:

@@ -1,4 +1,5 @@
 import threading
+
 from flowkit import FlowSpec, step
 
 

@@ -1,0 +1,179 @@
+"""A flow: its runs, newest first, filtered by the namespace and by tags.
+
+``latest_run`` costs a few existence checks and one record read whatever the number of runs: the
+datastore claims run ids in increasing order with exclusive creates and keeps a ``latest`` hint
+that readers only trust as a starting point, probing upward past it (see ``flowstore.py``). So a
+run claimed a moment ago by another runner is found even before the hint is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from flowkit.client.base import ClientObject
+from flowkit.client.context import ClientContext, default_context
+from flowkit.client.pathspec import split_pathspec
+from flowkit.client.render import fmt_duration, fmt_time, html_card, html_table
+from flowkit.client.run import Run, parameter_values
+from flowkit.datastore.flowstore import FlowDatastore
+from flowkit.errors import NamespaceMismatch, RunNotFound
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_HTML_RUNS = 10
+
+
+class Flow(ClientObject):
+    """Every recorded run of one flow, e.g. ``Flow("TrainFlow")``.
+
+    Iterating gives the runs in the namespace, newest first; ``flow["12"]`` gives one run.
+
+    Args:
+        name: The flow's class name.
+
+    Raises:
+        FlowNotFound: No run of the flow is recorded (the message lists the flows that have
+            runs and suggests the closest name).
+        DatastoreError: Nothing is stored at the datastore root (it says how the root was
+            chosen).
+    """
+
+    _kind = "flow"
+
+    def __init__(self, name: str, *, _context: ClientContext | None = None) -> None:
+        context = _context or default_context()
+        [name] = split_pathspec(name, "flow")
+        store = context.flow_store(name)
+        if not store.has_runs():
+            raise context.flow_not_found(store.storage, name)
+        ClientObject.__init__(self, name, context, store)
+
+    @classmethod
+    def _build(cls, context: ClientContext, store: FlowDatastore) -> Flow:
+        flow = cls.__new__(cls)
+        ClientObject.__init__(flow, store.flow_name, context, store)
+        return flow
+
+    def runs(self, *tags: str) -> Iterator[Run]:
+        """The runs in the namespace that carry every one of ``tags``, newest first.
+
+        Lazy: each run's record is read when the iteration reaches it, so taking the first few
+        runs costs the same with ten runs or ten thousand.
+        """
+        wanted = set(tags)
+        if self._context.namespace is not None:
+            wanted.add(self._context.namespace)
+        # One listing tells which runs ever had their tags changed; the others need no read
+        # to know their tags.
+        changed = self._store.tags.runs_with_events()
+        for run_id in self._run_ids_newest_first():
+            try:
+                record = self._store.run_record(run_id)
+            except RunNotFound:
+                continue  # a gap (a deleted run), or an id being claimed right now
+            run = Run._build(self._context, self._store, record, run_id in changed)
+            if not wanted or wanted <= run.tags:
+                yield run
+
+    def _run_ids_newest_first(self) -> Iterator[str]:
+        # Run ids are claimed in increasing order from 1, so counting down from the latest one
+        # visits every run without listing them all (a listing of 10,000 names on an object
+        # store is ten requests before the first run could be shown).
+        latest = self._store.latest_run_id()
+        if latest is None:
+            return
+        for number in range(int(latest), 0, -1):
+            yield str(number)
+
+    def __iter__(self) -> Iterator[Run]:
+        return self.runs()
+
+    def __getitem__(self, run_id: str) -> Run:
+        return Run(f"{self.id}/{run_id}", _context=self._context)
+
+    def __contains__(self, run_id: object) -> bool:
+        if not isinstance(run_id, str) or not run_id or "/" in run_id or run_id in (".", ".."):
+            return False
+        try:
+            self[run_id]
+        except (RunNotFound, NamespaceMismatch):
+            return False
+        return True
+
+    @property
+    def latest_run(self) -> Run | None:
+        """The most recent run in the namespace, whatever its status; ``None`` if none."""
+        if self._context.namespace is not None:
+            return next(self.runs(), None)
+        run_id = self._store.latest_run_id()
+        if run_id is None:
+            return None
+        return Run._build(self._context, self._store, self._store.run_record(run_id))
+
+    @property
+    def latest_successful_run(self) -> Run | None:
+        """The most recent run in the namespace that succeeded; ``None`` if none."""
+        return next((run for run in self.runs() if run.successful), None)
+
+    def to_frame(self, *tags: str, limit: int | None = None) -> pd.DataFrame:
+        """One row per run (newest first): status, times, duration, user, tags, parameters.
+
+        Args:
+            *tags: Only runs carrying all these tags.
+            limit: At most this many runs.
+        """
+        from flowkit.client.frames import runs_frame
+
+        rows: list[dict[str, Any]] = []
+        for run in self.runs(*tags):
+            if limit is not None and len(rows) >= limit:
+                break
+            rows.append(run_row(run))
+        return runs_frame(rows)
+
+    def _summary(self) -> str:
+        latest = self._store.latest_run_id()
+        return f"latest run {latest}" if latest else "no runs"
+
+    def _repr_html_(self) -> str:
+        rows: list[tuple[Any, ...]] = []
+        for run in self.runs():
+            if len(rows) >= _HTML_RUNS:
+                break
+            rows.append(
+                (
+                    run.id,
+                    run.status,
+                    fmt_time(run.created_at),
+                    fmt_duration(run.duration),
+                    ", ".join(sorted(run.tags)),
+                )
+            )
+        table = html_table(("run", "status", "started", "duration", "tags"), rows)
+        namespace = self._context.namespace
+        fields = [("namespace", namespace if namespace is not None else "all runs")]
+        return html_card(f"Flow {self.id}", fields, ("runs, newest first", table))
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """The table row of one run, for DataFrames.
+
+    Parameter values come from the record's printable form (no blob is read); numbers, strings,
+    lists and dicts are turned back into values, anything else stays text.
+    """
+    record = run._current
+    row: dict[str, Any] = {
+        "run_id": record.run_id,
+        "status": record.status,
+        "created_at": record.created_at,
+        "finished_at": record.finished_at,
+        "duration_s": run.duration,
+        "user": record.user,
+        "tags": sorted(run.tags),
+        "origin_run_id": record.origin_run_id,
+    }
+    for name, printable in parameter_values(record).items():
+        row[name if name not in row else f"param:{name}"] = printable
+    return row
