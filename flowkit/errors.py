@@ -88,6 +88,10 @@ class ArtifactNotFound(ArtifactError, KeyError):
         return self.format_message()
 
 
+class MissingArtifactAttribute(ArtifactNotFound, AttributeError):
+    """``task.data.name`` names no artifact; an ``AttributeError`` too, so ``hasattr`` works."""
+
+
 class MergeConflict(ArtifactError):
     """``merge_artifacts`` found different values for one name in different branches."""
 
@@ -109,8 +113,30 @@ class CorruptObject(DatastoreError):
     """A stored object's bytes do not match its content hash."""
 
 
+class DatastoreUnavailable(DatastoreError):
+    """The datastore cannot be used at all; a subclass says why and what to fix."""
+
+
+class BucketNotFound(DatastoreUnavailable):
+    """The bucket (or container) named by the datastore root does not exist."""
+
+
+class DatastoreAccessDenied(DatastoreUnavailable):
+    """The server refused the credentials, or they lack a permission the datastore needs."""
+
+
+class CredentialsNotFound(DatastoreUnavailable):
+    """No credentials were found for a datastore that needs them."""
+
+
+class EndpointUnreachable(DatastoreUnavailable):
+    """The storage server did not answer, even after retrying."""
+
+
 class RunNotFound(DatastoreError, KeyError):
     """A run, step or task that was asked for does not exist."""
+
+    headline = "not found"
 
     def __str__(self) -> str:
         return self.format_message()
@@ -134,6 +160,35 @@ class ConfigError(FlowkitError):
 
     exit_code = 2
     headline = "configuration error"
+
+
+class FlowNotFound(DatastoreError, KeyError):
+    """No run of the flow asked for is recorded in the datastore."""
+
+    headline = "unknown flow"
+
+    def __str__(self) -> str:
+        return self.format_message()
+
+
+class PathspecError(FlowkitError, ValueError):
+    """A pathspec (``Flow/run/step/task``) is malformed or names the wrong kind of object."""
+
+    exit_code = 2
+    headline = "bad pathspec"
+
+
+class NamespaceMismatch(FlowkitError):
+    """A run was asked for by name, but it is outside the namespace the client is set to."""
+
+    headline = "outside the namespace"
+
+
+class TagError(FlowkitError, ValueError):
+    """A tag is invalid, or is a system tag that cannot be changed."""
+
+    exit_code = 2
+    headline = "bad tag"
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -3,6 +3,12 @@
 Precedence, highest first: explicit values (CLI flags), environment variables, the config file
 (``$FLOWKIT_CONFIG`` or ``~/.flowkit/config.json``), built-in defaults. No other module reads
 ``os.environ`` for flowkit settings.
+
+Every setting has a ``FLOWKIT_<NAME>`` variable. The S3 settings also honour the standard AWS
+variables (``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``, ``AWS_PROFILE``, ``AWS_REGION``,
+``AWS_DEFAULT_REGION``, ``AWS_MAX_ATTEMPTS``), below their ``FLOWKIT_`` form. Credentials are
+deliberately not settings: they are resolved by the AWS SDK's standard chain (environment,
+profile, instance role) when a connection is made, so flowkit never holds, prints or stores them.
 """
 
 from __future__ import annotations
@@ -12,12 +18,21 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flowkit.errors import ConfigError
 
 DATASTORE_DIRNAME = ".flowkit"
 
 _ENV_PREFIX = "FLOWKIT_"
+# Standard AWS variables read as fallbacks for a setting, in order of preference.
+_AWS_ENV = {
+    "s3_endpoint_url": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    "aws_profile": ("AWS_PROFILE",),
+    "aws_region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "s3_max_attempts": ("AWS_MAX_ATTEMPTS",),
+}
+_CONDITIONAL_WRITES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,22 @@ class Settings:
         code_snapshot_warn_mb: Warn when a code snapshot is larger than this.
         debug: Show flowkit's own tracebacks.
         user: The user name recorded with runs.
+        s3_endpoint_url: S3 endpoint for ``s3://`` roots (another region's, or a compatible
+            server such as MinIO or SeaweedFS); ``None`` means AWS.
+        aws_profile: AWS profile whose credentials and region are used; ``None``: default chain.
+        aws_region: AWS region of the bucket; ``None``: from the profile or the SDK's default.
+        s3_max_attempts: Attempts per S3 request, retrying 5xx answers, throttling, timeouts
+            and dropped connections with exponential backoff.
+        s3_timeout: Seconds to wait for an S3 server's answer before retrying.
+        s3_conditional_writes: ``auto`` probes whether the server honours ``If-None-Match``
+            once per process, ``on`` trusts it, ``off`` uses claim objects instead.
+        batch_queue: AWS Batch job queue for ``@batch`` steps that name none.
+        batch_image: Container image for ``@batch`` steps that name none; it must have
+            flowkit and its ``[aws]`` dependencies installed.
+        batch_job_role: IAM role ARN the Batch jobs run as (their S3 access); ``None``: the
+            compute environment's instance role.
+        batch_poll_interval: Longest wait, in seconds, between two checks of Batch job states
+            (checks start every second and slow down to this while nothing changes).
     """
 
     datastore_root: str | None = None
@@ -37,6 +68,29 @@ class Settings:
     code_snapshot_warn_mb: float = 10.0
     debug: bool = False
     user: str = field(default_factory=lambda: _default_user())
+    s3_endpoint_url: str | None = None
+    aws_profile: str | None = None
+    aws_region: str | None = None
+    s3_max_attempts: int = 5
+    s3_timeout: float = 60.0
+    s3_conditional_writes: str = "auto"
+    batch_queue: str | None = None
+    batch_image: str | None = None
+    batch_job_role: str | None = None
+    batch_poll_interval: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.s3_conditional_writes not in _CONDITIONAL_WRITES:
+            raise ConfigError(
+                f"setting s3_conditional_writes has the value {self.s3_conditional_writes!r}",
+                hint=f"use one of {', '.join(_CONDITIONAL_WRITES)}",
+            )
+        if self.s3_max_attempts < 1 or self.s3_timeout <= 0:
+            raise ConfigError(
+                f"s3_max_attempts ({self.s3_max_attempts}) and s3_timeout ({self.s3_timeout}) "
+                "must be positive",
+                hint="set FLOWKIT_S3_MAX_ATTEMPTS to 1 or more and FLOWKIT_S3_TIMEOUT above 0",
+            )
 
     def with_overrides(self, **values: Any) -> Settings:
         """Return a copy with the non-``None`` values applied."""
@@ -110,8 +164,9 @@ def load_settings(**overrides: Any) -> Settings:
             raise ConfigError(f"the config file {path} must hold a JSON object")
         values.update(loaded)
     for f in fields(Settings):
-        env = os.environ.get(_ENV_PREFIX + f.name.upper())
-        if env not in (None, ""):
+        names = (_ENV_PREFIX + f.name.upper(), *_AWS_ENV.get(f.name, ()))
+        env = next((os.environ[n] for n in names if os.environ.get(n)), None)
+        if env is not None:
             values[f.name] = env
     known = {f.name: f.type for f in fields(Settings)}
     unknown = sorted(set(values) - set(known))
@@ -141,3 +196,31 @@ def find_datastore_root(start: Path | None = None) -> str:
 def resolve_datastore_root(settings: Settings) -> str:
     """The datastore root URL the runner and the client use."""
     return settings.datastore_root or find_datastore_root()
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user part (``scheme://user:secret@host``) masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:****@{host}"))
+
+
+def describe_settings(settings: Settings) -> dict[str, Any]:
+    """The settings for display, with passwords in URLs masked.
+
+    Returns:
+        Setting name -> value, in declaration order, plus the effective datastore root and the
+        config file's path.
+    """
+    shown: dict[str, Any] = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        shown[f.name] = redact_url(value) if isinstance(value, str) else value
+    shown["datastore_root (effective)"] = redact_url(resolve_datastore_root(settings))
+    shown["config file"] = str(config_file_path())
+    return shown

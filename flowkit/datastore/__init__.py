@@ -2,12 +2,15 @@
 
 Layers, each importing only the ones before it:
 
+* :mod:`~flowkit.datastore.backend` — how storage reaches a non-local fsspec URL (generic path).
+* :mod:`~flowkit.datastore.s3` — what only S3 needs: conditional writes, parallel transfers.
 * :mod:`~flowkit.datastore.storage` — whole objects under ``/``-separated keys, over fsspec.
 * :mod:`~flowkit.datastore.content` — content-addressed, deduplicated, verified blobs.
 * :mod:`~flowkit.datastore.serialize` — artifact values to bytes and back (no storage).
 * :mod:`~flowkit.datastore.manifest` — run and task records and their JSON form.
 * :mod:`~flowkit.datastore.flowstore` — one flow's runs, manifests, logs and artifacts.
 * :mod:`~flowkit.datastore.codesnap` — reproducible archives of a flow's code.
+* :mod:`~flowkit.datastore.tags` — tag changes made to runs after they started.
 """
 
 from flowkit.datastore.codesnap import (
@@ -17,7 +20,7 @@ from flowkit.datastore.codesnap import (
     list_snapshot,
 )
 from flowkit.datastore.content import ContentStore
-from flowkit.datastore.flowstore import FlowDatastore
+from flowkit.datastore.flowstore import FlowDatastore, flow_names
 from flowkit.datastore.manifest import (
     ArtifactRef,
     ForeachFrame,
@@ -29,6 +32,7 @@ from flowkit.datastore.manifest import (
 )
 from flowkit.datastore.serialize import SerializedArtifact, deserialize, serialize
 from flowkit.datastore.storage import ByteStorage
+from flowkit.datastore.tags import TagLog
 
 __all__ = [
     "ArtifactRef",
@@ -41,11 +45,13 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "SerializedArtifact",
+    "TagLog",
     "TaskManifest",
     "TaskStatus",
     "build_snapshot",
     "deserialize",
     "extract_snapshot",
+    "flow_names",
     "list_snapshot",
     "serialize",
 ]

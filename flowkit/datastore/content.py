@@ -16,8 +16,10 @@ from flowkit.datastore.storage import BytesLike, ByteStorage
 from flowkit.errors import CorruptObject, ObjectNotFound
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
-# Object stores are latency-bound, so a few uploads in flight hide the round trips.
+# Object stores are latency-bound, so a few transfers in flight hide the round trips.
 _REMOTE_UPLOAD_THREADS = 8
+# From this many blobs, one batched existence check (listings) beats a check per blob.
+_BATCH_CHECK_FROM = 16
 
 
 class ContentStore:
@@ -54,35 +56,51 @@ class ContentStore:
         when a blob with the same content already exists.
         """
         digest = _sha256(parts)
-        key = self.key(digest)
-        if not self.storage.exists(key):
-            self.storage.write(key, parts)
+        self.storage.write_new(self.key(digest), parts)
         return digest
 
     def put_many(self, blobs: Sequence[Sequence[BytesLike]]) -> list[str]:
-        """Store several blobs, each given as its parts, with one batched existence check.
+        """Store several blobs, each given as its parts; the missing ones concurrently.
+
+        Many blobs are first checked in one batch (a listing answers every blob under one
+        prefix at once); a few are written straight away with ``write_new``, whose own check
+        is as cheap as a separate existence check would be (on S3, one conditional PUT).
 
         Returns:
             The digest of each blob, in the order given.
         """
         digests = [_sha256(parts) for parts in blobs]
-        present = self.exists_many(digests)
         missing: dict[str, Sequence[BytesLike]] = {}
         for digest, parts in zip(digests, blobs, strict=True):
-            if digest not in present:
-                missing.setdefault(digest, parts)
+            missing.setdefault(digest, parts)
+        if len(missing) >= _BATCH_CHECK_FROM:
+            for digest in self.exists_many(missing):
+                del missing[digest]
         if self.storage.is_local or len(missing) < 2:
             for digest, parts in missing.items():
-                self.storage.write(self.key(digest), parts)
+                self.storage.write_new(self.key(digest), parts)
         else:
             with ThreadPoolExecutor(min(_REMOTE_UPLOAD_THREADS, len(missing))) as pool:
                 writes = [
-                    pool.submit(self.storage.write, self.key(digest), parts)
+                    pool.submit(self.storage.write_new, self.key(digest), parts)
                     for digest, parts in missing.items()
                 ]
                 for write in writes:
                     write.result()
         return digests
+
+    def get_many(self, digests: Iterable[str]) -> dict[str, bytearray]:
+        """Return several verified blobs by digest, read concurrently from remote stores.
+
+        Raises:
+            ObjectNotFound: A blob is missing.
+            CorruptObject: A blob's bytes do not match its digest.
+        """
+        wanted = list(dict.fromkeys(digests))
+        if self.storage.is_local or len(wanted) < 2:
+            return {digest: self.get(digest) for digest in wanted}
+        with ThreadPoolExecutor(min(_REMOTE_UPLOAD_THREADS, len(wanted))) as pool:
+            return dict(zip(wanted, pool.map(self.get, wanted), strict=True))
 
     def get(self, digest: str) -> bytearray:
         """Return the bytes of the blob named ``digest`` after checking they hash to it.

@@ -119,7 +119,8 @@ class TaskManifest:
             for name, ref in self.artifacts.items()
         }
         raw["foreach_stack"] = [
-            {"index": f.index, "num_splits": f.num_splits, "step": f.step} for f in self.foreach_stack
+            {"index": f.index, "num_splits": f.num_splits, "step": f.step}
+            for f in self.foreach_stack
         ]
         return _dump(raw)
 

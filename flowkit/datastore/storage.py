@@ -6,7 +6,8 @@ objects under ``/``-separated keys, so a new backend only has to behave here.
 
 Local folders get a fast path that talks to ``os`` directly: atomic renames, hard-link claims and
 ``readinto`` are what make the local datastore both safe under concurrent runners and quick for
-large artifacts. Every other backend goes through the fsspec filesystem object.
+large artifacts. Every other URL goes through a :class:`~flowkit.datastore.backend.RemoteBackend`:
+fsspec's generic API, or a subclass for a store that can do better (``s3://``).
 """
 
 from __future__ import annotations
@@ -16,24 +17,26 @@ import os
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from typing import IO, Any, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 import fsspec
-from fsspec.implementations.local import LocalFileSystem
 
+from flowkit.datastore.backend import RemoteBackend, open_backend, read_exactly
 from flowkit.errors import DatastoreError, ObjectNotFound
+
+if TYPE_CHECKING:
+    from flowkit.settings import Settings
 
 BytesLike: TypeAlias = bytes | bytearray | memoryview
 """What a part of an object may be: anything exposing a contiguous byte buffer."""
 
 _TEMP_SUFFIX = ".tmp"
-# Big enough that per-call overhead vanishes, small enough that a consumer of the chunks (the
-# content store's hashing) overlaps most of the read.
-_READ_CHUNK = 8 << 20
 # Above this many keys under one parent, one listing is cheaper than a request per key on an
 # object store (S3 LIST returns up to 1000 names for the price of one HEAD).
 _LIST_INSTEAD_OF_STAT = 8
+_LOCAL_PROTOCOLS = ("file", "local")
 
 
 class ByteStorage:
@@ -41,17 +44,28 @@ class ByteStorage:
 
     Args:
         root: A local path or any fsspec URL (``file://``, ``memory://``, ``s3://`` ...).
+        settings: Configuration for backends that need it (S3 endpoint, retries); read from
+            the environment and config file when omitted.
 
     Attributes:
         root: The normalized URL of the root, e.g. ``file:///home/me/.flowkit``.
-        fs: The fsspec filesystem serving the root.
+
+    Raises:
+        DatastoreError: The URL scheme is unknown or needs a library that is not installed.
     """
 
-    def __init__(self, root: str) -> None:
-        fs, path = fsspec.core.url_to_fs(root)
-        self.fs: Any = fs
-        self._base: str = path.rstrip("/")
-        self.root: str = fs.unstrip_protocol(self._base)
+    def __init__(self, root: str, settings: Settings | None = None) -> None:
+        protocol, _ = fsspec.core.split_protocol(root)
+        self._remote: RemoteBackend | None = None
+        if (protocol or "file") in _LOCAL_PROTOCOLS:
+            fs, path = fsspec.core.url_to_fs(root)
+            self._local_fs: Any = fs
+            self._base: str = path.rstrip("/")
+            self.root: str = fs.unstrip_protocol(self._base)
+        else:
+            self._remote = open_backend(root, settings)
+            self._base = self._remote.base
+            self.root = self._remote.url(self._base)
 
     def __repr__(self) -> str:
         return f"ByteStorage({self.root!r})"
@@ -59,7 +73,27 @@ class ByteStorage:
     @property
     def is_local(self) -> bool:
         """Whether the root is a folder on this machine's filesystem."""
-        return isinstance(self.fs, LocalFileSystem)
+        return self._remote is None
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem serving the root in this process."""
+        return self._local_fs if self._remote is None else self._remote.fs
+
+    def check(self) -> None:
+        """Make sure the datastore can be used, before anything is run against it.
+
+        Local roots are created. Remote roots cost one cheap request (a listing of at most
+        one name), which finds a missing bucket, refused or missing credentials and an
+        unreachable endpoint.
+
+        Raises:
+            DatastoreUnavailable: A subclass that says what is wrong and what to fix.
+        """
+        if self._remote is None:
+            os.makedirs(self._base, exist_ok=True)
+        else:
+            self._remote.check()
 
     def url(self, key: str) -> str:
         """Return the full URL of ``key``, for messages shown to users."""
@@ -77,11 +111,13 @@ class ByteStorage:
             data: The bytes, or a sequence of parts written one after the other (never joined
                 in memory, so large out-of-band buffers are not copied).
             exclusive: Only create the object if ``key`` does not exist yet. Two concurrent
-                exclusive writers of one key cannot both succeed.
+                exclusive writers of one key cannot both succeed (on S3: a conditional write,
+                ``If-None-Match: *``).
 
         Returns:
             ``True`` when the object was written, ``False`` when ``exclusive`` was set and the
-            key already existed.
+            key already existed (or, on a server without conditional writes, another writer
+            was creating it at the same moment).
 
         Raises:
             DatastoreError: ``key`` is not a valid relative key.
@@ -91,28 +127,29 @@ class ByteStorage:
         raw = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
         # Converting up front makes a bad part fail before anything is written.
         views = [memoryview(part).cast("B") for part in raw]
-        if self.is_local:
+        if self._remote is None:
             return _write_local(path, views, exclusive)
-        return self._write_remote(path, views, exclusive)
+        with self._remote.errors(self.url(key)):
+            return self._remote.write(path, views, exclusive)
 
-    def _write_remote(self, path: str, views: list[memoryview], exclusive: bool) -> bool:
-        if exclusive and self.fs.isfile(path):
-            # Check-then-write is only race-free for single-process backends such as memory://.
-            # The S3 backend will make this a conditional PUT (If-None-Match: *) instead.
-            return False
-        # With autocommit off, buffered writers (s3fs multipart uploads) publish the object only
-        # on commit(), and discard() drops it, so a failed write leaves nothing behind.
-        f = self.fs.open(path, "wb", autocommit=False)
-        try:
-            for view in views:
-                f.write(view)
-        except BaseException:
-            with suppress(Exception):
-                f.discard()
-            raise
-        f.close()
-        f.commit()
-        return True
+    def write_new(self, key: str, data: BytesLike | Sequence[BytesLike]) -> bool:
+        """Store an immutable object unless one is already stored under ``key``.
+
+        For keys that name their content (a hash): every writer of ``key`` writes the same
+        bytes, so unlike ``exclusive`` no single winner is needed, and each backend takes its
+        cheapest way to skip an existing object (a ``stat`` on a folder; on S3 one conditional
+        PUT, or a HEAD before a large upload).
+
+        Returns:
+            ``True`` when this call stored the object, ``False`` when it was already there.
+        """
+        path = self._path(key)
+        raw = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+        views = [memoryview(part).cast("B") for part in raw]
+        if self._remote is None:
+            return not os.path.isfile(path) and _write_local(path, views, exclusive=False)
+        with self._remote.errors(self.url(key)):
+            return self._remote.write_new(path, views)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -134,40 +171,48 @@ class ByteStorage:
         """
         path = self._path(key)
         try:
-            if self.is_local:
+            if self._remote is None:
                 with open(path, "rb", buffering=0) as f:
-                    return _read_exactly(f, os.fstat(f.fileno()).st_size, key, on_chunk)
-            with self.fs.open(path, "rb") as f:
-                size = getattr(f, "size", None)
-                size = self.fs.size(path) if size is None else size
-                return _read_exactly(f, size, key, on_chunk)
+                    return read_exactly(f, os.fstat(f.fileno()).st_size, key, on_chunk)
+            with self._remote.errors(self.url(key)):
+                return self._remote.read(path, on_chunk)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise self._not_found(key) from exc
 
     def exists(self, key: str) -> bool:
         """Whether an object is stored under ``key``."""
         path = self._path(key)
-        return os.path.isfile(path) if self.is_local else bool(self.fs.isfile(path))
+        if self._remote is None:
+            return os.path.isfile(path)
+        with self._remote.errors(self.url(key)):
+            return self._remote.exists(path)
 
     def exists_many(self, keys: Iterable[str]) -> set[str]:
         """Return the subset of ``keys`` that are stored.
 
-        On object stores, keys that share a parent are answered with one listing when there are
-        many of them, instead of one request per key.
+        On remote stores, keys that share a parent are answered with one listing when there are
+        many of them, and the remaining keys are checked concurrently, not one after the other.
         """
         wanted = list(dict.fromkeys(keys))
-        if self.is_local:
+        if self._remote is None:
             return {key for key in wanted if os.path.isfile(self._path(key))}
         by_parent: dict[str, list[str]] = defaultdict(list)
         for key in wanted:
             by_parent[key.rpartition("/")[0]].append(key)
         found: set[str] = set()
+        singles: list[str] = []
         for parent, group in by_parent.items():
             if len(group) < _LIST_INSTEAD_OF_STAT:
-                found.update(key for key in group if self.exists(key))
+                singles.extend(group)
                 continue
             present: set[str] = set(self._list_remote(parent, files_only=True))
             found.update(key for key in group if key.rpartition("/")[2] in present)
+        if len(singles) < 2:
+            found.update(key for key in singles if self.exists(key))
+            return found
+        with ThreadPoolExecutor(min(self._remote.concurrency, len(singles))) as pool:
+            answers = pool.map(self.exists, singles)
+            found.update(key for key, there in zip(singles, answers, strict=True) if there)
         return found
 
     def list(self, prefix: str = "") -> list[str]:
@@ -176,7 +221,7 @@ class ByteStorage:
         Returns ``[]`` when nothing is stored under ``prefix``.
         """
         path = self._path(prefix) if prefix else self._base
-        if not self.is_local:
+        if self._remote is not None:
             return sorted(self._list_remote(prefix, files_only=False))
         try:
             names = os.listdir(path)
@@ -186,18 +231,10 @@ class ByteStorage:
 
     # builtins.list: inside the class body, 'list' is the method above.
     def _list_remote(self, prefix: str, *, files_only: bool) -> builtins.list[str]:
+        assert self._remote is not None
         path = self._path(prefix) if prefix else self._base
-        try:
-            entries = self.fs.ls(path, detail=True)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        names = []
-        for entry in entries:
-            name = entry["name"].rstrip("/")
-            if name == path or (files_only and entry.get("type") != "file"):
-                continue
-            names.append(name.rpartition("/")[2])
-        return names
+        with self._remote.errors(self.url(prefix)):
+            return self._remote.list(path, files_only=files_only)
 
     def size(self, key: str) -> int:
         """Return the size in bytes of the object under ``key``.
@@ -207,9 +244,10 @@ class ByteStorage:
         """
         path = self._path(key)
         try:
-            if self.is_local:
+            if self._remote is None:
                 return os.stat(path).st_size
-            return int(self.fs.size(path))
+            with self._remote.errors(self.url(key)):
+                return self._remote.size(path)
         except FileNotFoundError as exc:
             raise self._not_found(key) from exc
 
@@ -221,10 +259,11 @@ class ByteStorage:
         """
         path = self._path(key)
         try:
-            if self.is_local:
+            if self._remote is None:
                 os.unlink(path)
             else:
-                self.fs.rm_file(path)
+                with self._remote.errors(self.url(key)):
+                    self._remote.delete(path)
         except FileNotFoundError as exc:
             raise self._not_found(key) from exc
 
@@ -277,26 +316,6 @@ def _write_all(f: IO[bytes], view: memoryview) -> None:
     while view:
         written = f.write(view)
         view = view[written:]
-
-
-def _read_exactly(
-    f: Any, size: int, key: str, on_chunk: Callable[[memoryview], object] | None
-) -> bytearray:
-    buf = bytearray(size)
-    view = memoryview(buf)
-    step = _READ_CHUNK if on_chunk else max(size, 1)
-    filled = 0
-    while filled < size:
-        count = f.readinto(view[filled : filled + step])
-        if not count:
-            raise DatastoreError(
-                f"the object {key} ended after {filled} of its {size} bytes; "
-                "it changed while being read"
-            )
-        if on_chunk:
-            on_chunk(view[filled : filled + count])
-        filled += count
-    return buf
 
 
 def _is_temp_name(name: str) -> bool:

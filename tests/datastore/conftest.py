@@ -1,7 +1,9 @@
 """Storage backends every datastore test runs against.
 
 To run the whole datastore suite on another backend, add one entry to ``BACKENDS``: a function
-that returns a fresh, empty root URL for one test (and cleans it up afterwards).
+of the test's ``request`` and ``tmp_path`` that yields a fresh, empty root URL for one test (and
+cleans it up afterwards). The S3 entries use real servers on 127.0.0.1 (``tests/s3servers.py``),
+reached the way users reach S3: through the standard ``AWS_*`` environment variables.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import pytest
 
 from flowkit.datastore import ArtifactRef, ByteStorage, ForeachFrame, RunRecord, TaskManifest
 
+RootFactory = Callable[[pytest.FixtureRequest, Path], Iterator[str]]
 
-def _local_root(tmp_path: Path) -> Iterator[str]:
+
+def _local_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield str(tmp_path / "store")
 
 
-def _memory_root(tmp_path: Path) -> Iterator[str]:
+def _memory_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     root = f"memory://flowkit-test-{uuid.uuid4().hex}"
     yield root
     fs, path = fsspec.core.url_to_fs(root)
@@ -29,18 +33,38 @@ def _memory_root(tmp_path: Path) -> Iterator[str]:
         fs.rm(path, recursive=True)
 
 
-BACKENDS: dict[str, Callable[[Path], Iterator[str]]] = {
+def _s3_root(server_fixture: str, **settings: str) -> RootFactory:
+    def root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+        server = request.getfixturevalue(server_fixture)
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        for name, value in {**server.aws_variables(), **settings}.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        prefix = f"test-{uuid.uuid4().hex[:12]}"
+        yield server.url(prefix)
+        server.clear(prefix)
+
+    return root
+
+
+BACKENDS: dict[str, RootFactory] = {
     "local": _local_root,
     "memory": _memory_root,
+    "seaweedfs": _s3_root("seaweedfs"),
+    "moto": _s3_root("moto_s3"),
 }
 # Backends that several processes can share (memory:// lives inside one process).
-SHARED_BACKENDS = ["local"]
+SHARED_BACKENDS = ["local", "seaweedfs", "moto"]
+# S3 without If-None-Match: exclusive writes fall back to claim objects.
+CLAIMS_BACKEND: RootFactory = _s3_root("moto_s3", FLOWKIT_S3_CONDITIONAL_WRITES="off")
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def storage_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty root URL on each backend."""
-    yield from BACKENDS[request.param](tmp_path)
+    yield from BACKENDS[request.param](request, tmp_path)
 
 
 @pytest.fixture
@@ -52,7 +76,13 @@ def storage(storage_root: str) -> ByteStorage:
 @pytest.fixture(params=SHARED_BACKENDS)
 def shared_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh root URL on each backend that separate processes can share."""
-    yield from BACKENDS[request.param](tmp_path)
+    yield from BACKENDS[request.param](request, tmp_path)
+
+
+@pytest.fixture
+def claims_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh S3 root whose exclusive writes use claim objects instead of If-None-Match."""
+    yield from CLAIMS_BACKEND(request, tmp_path)
 
 
 def _make_manifest(**changes: Any) -> TaskManifest:

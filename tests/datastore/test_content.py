@@ -51,6 +51,18 @@ def test_second_put_does_not_rewrite_the_blob(tmp_path: Path) -> None:
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
+def test_put_many_of_many_blobs_and_get_many(content: ContentStore) -> None:
+    # Enough blobs for the batched existence check; a third of them stored beforehand.
+    blobs = [[f"blob {i}".encode()] for i in range(24)]
+    stored = [content.put(blob) for blob in blobs[::3]]
+    digests = content.put_many(blobs)
+    assert digests[::3] == stored
+    assert content.exists_many(digests) == set(digests)
+    fetched = content.get_many(digests + digests[:2])
+    assert list(fetched) == digests
+    assert [bytes(fetched[d]) for d in digests] == [b[0] for b in blobs]
+
+
 def test_put_many(content: ContentStore) -> None:
     existing = content.put([b"old"])
     digests = content.put_many([[b"old"], [b"new ", b"one"], [b"new one"], [b""]])

@@ -14,11 +14,14 @@ import flowkit.datastore
 PACKAGE = Path(flowkit.datastore.__file__).parent
 # Each module may import only the datastore modules listed for it.
 ALLOWED = {
-    "storage": set(),
+    "backend": set(),
+    "s3": {"backend"},
+    "storage": {"backend"},
     "content": {"storage"},
     "serialize": set(),
     "manifest": set(),
-    "flowstore": {"storage", "content", "serialize", "manifest"},
+    "tags": {"storage"},
+    "flowstore": {"storage", "content", "serialize", "manifest", "tags"},
     "codesnap": set(),
 }
 FORBIDDEN_PACKAGES = ("flowkit.dsl", "flowkit.graph", "flowkit.runtime", "flowkit.cli")
