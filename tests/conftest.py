@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from flowtests import SHAPE_CASES, FlowRunner, Shape
+from fakebatch import batch_flow, fake_batch  # noqa: F401  (fixtures of the Batch tests)
+from flowtests import SHAPE_CASES, FlowRunner, Shape, record_inspection_runs
+from s3servers import STARTERS, S3Server, ServerUnavailable
 
 
 @pytest.fixture
@@ -18,3 +21,55 @@ def run_flow(tmp_path: Path) -> FlowRunner:
 def shape(request: pytest.FixtureRequest) -> Shape:
     """Every DAG shape in turn (linear, branch, foreach, nested foreach, switch)."""
     return SHAPE_CASES[request.param]
+
+
+@pytest.fixture(scope="session")
+def s3_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], S3Server]]:
+    """``s3_servers("seaweedfs" | "moto")``: that server, started on first use, stopped at the
+    end of the session (also when tests fail). Tests that need one are skipped, saying why,
+    when it cannot be installed or started here."""
+    started: dict[str, S3Server | ServerUnavailable] = {}
+
+    def get(name: str) -> S3Server:
+        if name not in started:
+            try:
+                started[name] = STARTERS[name](tmp_path_factory.mktemp(name))
+            except ServerUnavailable as exc:
+                started[name] = exc
+        server = started[name]
+        if isinstance(server, ServerUnavailable):
+            pytest.skip(f"no {name} S3 server: {server}")
+        return server
+
+    try:
+        yield get
+    finally:
+        for server in started.values():
+            if isinstance(server, S3Server):
+                server.stop()
+
+
+@pytest.fixture
+def seaweedfs(s3_servers: Callable[[str], S3Server]) -> S3Server:
+    """SeaweedFS (``weed mini``) on 127.0.0.1, checking request signatures."""
+    return s3_servers("seaweedfs")
+
+
+@pytest.fixture
+def moto_s3(s3_servers: Callable[[str], S3Server]) -> S3Server:
+    """moto_server on 127.0.0.1."""
+    return s3_servers("moto")
+
+
+@pytest.fixture(scope="session")
+def recorded_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A datastore holding the runs ``flowtests.record_inspection_runs`` describes (made once)."""
+    work = tmp_path_factory.mktemp("recorded-runs")
+    return record_inspection_runs(FlowRunner(work / "datastore", work))
+
+
+@pytest.fixture
+def recorded(recorded_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``recorded_root``, made the datastore everything finds (``FLOWKIT_DATASTORE_ROOT``)."""
+    monkeypatch.setenv("FLOWKIT_DATASTORE_ROOT", str(recorded_root))
+    return recorded_root

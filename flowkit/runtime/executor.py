@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flowkit.datastore.manifest import TaskManifest
 from flowkit.runtime.spec import TaskSpec
+
+if TYPE_CHECKING:
+    from flowkit.datastore.flowstore import FlowDatastore
+    from flowkit.decorators.base import StepDecorator
 
 
 @dataclass
@@ -33,6 +38,22 @@ class TaskOutcome:
 
 class Executor(ABC):
     """Runs task attempts. Subclasses implement launching, polling and cancelling."""
+
+    @classmethod
+    def preflight(cls, store: FlowDatastore, steps: dict[str, list[StepDecorator]]) -> None:
+        """Refuse a run this executor cannot serve, before the run is recorded or any task runs.
+
+        The default accepts everything. A remote executor checks here what would otherwise fail
+        in the middle of a run: that its tasks can reach the datastore, that it is configured.
+
+        Args:
+            store: The run's datastore.
+            steps: The steps that will run on this executor, with their decorators.
+
+        Raises:
+            FlowkitError: A subclass saying what is wrong and what to set.
+        """
+        return  # a hook with a default, not an abstract method: local executors need nothing
 
     @property
     @abstractmethod

@@ -140,6 +140,7 @@ class Runner:
             RunFailed: A task failed (the run is recorded as failed).
             RunKilled: The user interrupted the run (recorded as killed).
         """
+        self.preflight()
         refs = self.store.save_artifacts(params) if params else {}
         run_id = self.create_run(refs, {k: _short(v) for k, v in params.items()})
         return self._execute(run_id, refs, None)
@@ -149,6 +150,7 @@ class Runner:
 
         The parameters are the origin run's, by reference.
         """
+        self.preflight()
         origin = plan.origin
         run_id = self.create_run(origin.parameters, origin.parameter_values, origin.run_id)
         return self._execute(run_id, dict(origin.parameters), plan)
@@ -213,6 +215,21 @@ class Runner:
             + f" in {summary.seconds:.2f} s"
         )
         return summary
+
+    def preflight(self) -> None:
+        """Let every executor the flow uses refuse the run before anything is recorded.
+
+        Raises:
+            FlowkitError: An executor cannot serve its steps (e.g. AWS Batch with a local
+                datastore), or its plugin cannot be loaded.
+        """
+        by_executor: dict[str, dict[str, list[StepDecorator]]] = {}
+        for step, decorators in self.decorators.items():
+            name = self._executor_name(step)
+            if name != LOCAL:
+                by_executor.setdefault(name, {})[step] = decorators
+        for name, steps in by_executor.items():
+            registry().get("executor", name).preflight(self.store, steps)
 
     def _executor_name(self, step: str) -> str:
         names = [n for d in self.decorators.get(step, []) if (n := d.executor_name())]

@@ -26,6 +26,9 @@ def test_ruff_clean():
 def test_mypy_clean():
     pytest.importorskip("mypy")
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "flowkit"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "mypy", "flowkit", "plugins"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -121,7 +121,7 @@ def test_resume_after_sigkill_of_the_runner(run_flow, trace):
     ("args", "prepare", "message"),
     [
         (["resume"], False, "no earlier run of LinearFlow"),
-        (["resume", "bb"], True, 'no step \'bb\'. Did you mean "b"?'),
+        (["resume", "bb"], True, "no step 'bb'. Did you mean \"b\"?"),
         (["resume", "--origin-run-id", "99"], True, "LinearFlow has no run '99'"),
         (["resume", "--origin-run-id", "OtherFlow/1"], True, "belongs to flow OtherFlow"),
         (["resume", "--alpha", "3"], True, "resume reuses the parameters of run LinearFlow/1"),
