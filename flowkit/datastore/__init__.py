@@ -3,7 +3,8 @@
 Layers, each importing only the ones before it:
 
 * :mod:`~flowkit.datastore.backend` — how storage reaches a non-local fsspec URL (generic path).
-* :mod:`~flowkit.datastore.s3` — what only S3 needs: conditional writes, parallel transfers.
+* :mod:`~flowkit.datastore.s3` — what only S3 needs: conditional writes, parallel transfers
+  (its requests in :mod:`~flowkit.datastore.s3_requests`).
 * :mod:`~flowkit.datastore.storage` — whole objects under ``/``-separated keys, over fsspec.
 * :mod:`~flowkit.datastore.content` — content-addressed, deduplicated, verified blobs.
 * :mod:`~flowkit.datastore.serialize` — artifact values to bytes and back (no storage).

@@ -185,7 +185,8 @@ def test_a_real_resumed_run_reads_through(run_flow, monkeypatch) -> None:
     from flowtests import SHAPE_CASES
 
     shape = SHAPE_CASES["foreach"]
-    failed = run_flow(shape.file, "run", FLOWKIT_TEST_FAIL="work:2")
+    # eight workers: every split starts before split 2 fails, so all the others get cloned
+    failed = run_flow(shape.file, "run", "--max-workers", "8", FLOWKIT_TEST_FAIL="work:2")
     assert failed.returncode == 1, failed.output
     resumed = run_flow(shape.file, "resume")
     assert resumed.returncode == 0, resumed.output
