@@ -102,8 +102,14 @@ class StepDecorator:
     def step_init(self, graph: Any, node: Any) -> None:
         """Validate against the flow graph; raise FlowDefinitionError on misuse."""
 
-    def runtime_init(self, step: str, say: Callable[[str], None]) -> None:
-        """Once per run and step, in the runner, before any task."""
+    def runtime_init(self, step: str, say: Callable[[str], None], executor: str = "local") -> None:
+        """Once per run and step, in the runner, before any task.
+
+        Args:
+            step: The step this decorator is on.
+            say: Prints a warning for the user.
+            executor: Where the step's tasks will run (``"local"``, ``"batch"``...).
+        """
 
     def runtime_finished(self, step: str) -> None:
         """Once per run and step, in the runner, after the last task."""

@@ -137,7 +137,9 @@ class ResourcesDecorator(StepDecorator):
         _number(self, "memory", minimum=1)
         _number(self, "gpu", integer=True)
 
-    def runtime_init(self, step: str, say: Callable[[str], None]) -> None:
+    def runtime_init(self, step: str, say: Callable[[str], None], executor: str = "local") -> None:
+        if executor != "local":
+            return  # a remote executor sizes its job from these; this machine does not matter
         a = self.attributes
         cores = os.cpu_count() or 1
         if a["cpu"] > cores:

@@ -184,7 +184,11 @@ class Runner:
         )
         for step, decorators in self.decorators.items():
             for deco in decorators:
-                deco.runtime_init(step, lambda text: _say(f"flowkit: warning: {text}"))
+                deco.runtime_init(
+                    step,
+                    lambda text: _say(f"flowkit: warning: {text}"),
+                    executor=self._executor_name(step),
+                )
         try:
             self._loop(
                 executor, scheduler, deque(scheduler.start()), summary, plan, FailurePolicy(ctx)

@@ -37,6 +37,8 @@ def test_batch_job_definition_and_environment(batch_flow):
     first = batch_flow(FLOW, "run")
     second = batch_flow(FLOW, "run")
     assert first.returncode == 0 and second.returncode == 0, first.output + second.output
+    # @resources(cpu=8) on a Batch step sizes the job: no "this machine is too small" warning
+    assert "asks for 8 CPUs" not in first.stderr
     fake = batch_flow.fake
     [job] = batch_flow.jobs("OneBatchStepFlow-1-train-2-a0")
     [again] = batch_flow.jobs("OneBatchStepFlow-2-train-2-a0")
