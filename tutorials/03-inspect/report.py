@@ -1,6 +1,6 @@
 """Episode 03, part 2: a new flow that builds on the latest good run of another one.
 
-    python tutorials/03-inspect/report.py run
+python tutorials/03-inspect/report.py run
 """
 
 from flowkit import Flow, FlowSpec, step

@@ -1,7 +1,7 @@
 """Episode 03, part 1: a small tuning run whose results we will inspect.
 
-    python tutorials/03-inspect/tune.py run
-    python tutorials/03-inspect/tune.py run --noise 0.3 --tag candidate
+python tutorials/03-inspect/tune.py run
+python tutorials/03-inspect/tune.py run --noise 0.3 --tag candidate
 """
 
 from flowkit import FlowSpec, Parameter, current, step
