@@ -19,11 +19,11 @@ import traceback
 from abc import abstractmethod
 from dataclasses import dataclass, field
 
-from flowkit.datastore.manifest import ForeachFrame, TaskManifest
+from flowkit.datastore.manifest import TaskManifest
 from flowkit.runtime.executor import Executor, TaskOutcome
 from flowkit.runtime.output import StreamCapture
-from flowkit.runtime.spec import TaskSpec, levels_to_json
-from flowkit.runtime.task import RunContext, execute_task
+from flowkit.runtime.spec import TaskSpec
+from flowkit.runtime.task import RunContext, execute_task, new_manifest
 
 _READ = 65536
 _KILL_GRACE_S = 3.0
@@ -68,25 +68,8 @@ def describe_exit(status: int) -> str:
 
 def failure_manifest(ctx: RunContext, spec: TaskSpec, message: str, kind: str) -> TaskManifest:
     """A manifest for a task that died without reporting its own."""
-    now = time.time()
-    return TaskManifest(
-        flow=ctx.flow_name,
-        run_id=ctx.run_id,
-        step=spec.step,
-        task_id=spec.task_id,
-        attempt=spec.attempt,
-        status="failed",
-        started_at=now,
-        finished_at=now,
-        artifacts={},
-        foreach_stack=[ForeachFrame(lv.step, lv.index, lv.num_splits) for lv in spec.foreach],
-        parents=spec.parent_pathspecs,
-        next_steps=[],
-        foreach_count=None,
-        exception={"type": kind, "message": message, "traceback": message},
-        logs={},
-        origin_pathspec=None,
-        extra={"foreach": levels_to_json(spec.foreach)},
+    return new_manifest(
+        ctx, spec, time.time(), {"type": kind, "message": message, "traceback": message}
     )
 
 

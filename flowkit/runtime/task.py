@@ -148,6 +148,27 @@ def _user_traceback(exc: BaseException) -> str:
     return f"Traceback (most recent call last):\n{text}{detail}" if frames else detail
 
 
+def new_manifest(
+    ctx: RunContext, spec: TaskSpec, started: float, exception: dict[str, str] | None = None
+) -> TaskManifest:
+    """A failed manifest for ``spec``, to be completed (or kept as is when the task dies)."""
+    return TaskManifest(
+        flow=ctx.flow_name,
+        run_id=ctx.run_id,
+        step=spec.step,
+        task_id=spec.task_id,
+        attempt=spec.attempt,
+        status="failed",
+        started_at=started,
+        finished_at=started,
+        artifacts={},
+        foreach_stack=[ForeachFrame(lv.step, lv.index, lv.num_splits) for lv in spec.foreach],
+        parents=spec.parent_pathspecs,
+        exception=exception,
+        extra={"foreach": levels_to_json(spec.foreach)},
+    )
+
+
 def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
     """Run ``spec`` in this process and return its (unwritten) manifest.
 
@@ -167,25 +188,7 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
         tags=list(ctx.tags),
         datastore_root=ctx.store.storage.root,
     )
-    manifest = TaskManifest(
-        flow=ctx.flow_name,
-        run_id=ctx.run_id,
-        step=spec.step,
-        task_id=spec.task_id,
-        attempt=spec.attempt,
-        status="failed",
-        started_at=started,
-        finished_at=started,
-        artifacts={},
-        foreach_stack=[ForeachFrame(lv.step, lv.index, lv.num_splits) for lv in spec.foreach],
-        parents=spec.parent_pathspecs,
-        next_steps=[],
-        foreach_count=None,
-        exception=None,
-        logs={},
-        origin_pathspec=None,
-        extra={"foreach": levels_to_json(spec.foreach)},
-    )
+    manifest = new_manifest(ctx, spec, started)
     decorators = ctx.decorators.get(spec.step, [])
     if decorators:
         manifest.extra["decorators"] = [d.spec() for d in decorators]
