@@ -12,6 +12,7 @@ import click
 from flowkit.cli.params import PARAM_PREFIX, resolve_values
 from flowkit.dsl.parameters import Parameter
 from flowkit.errors import FlowkitError, ParameterError, did_you_mean
+from flowkit.graph.parser import display_path
 
 if TYPE_CHECKING:
     from flowkit.cli.flow_cli import FlowCLIState
@@ -121,7 +122,7 @@ def add_run_commands(
                 f"({', '.join(f'{k}={v}' for k, v in origin.parameter_values.items()) or 'none'}); "
                 f"it does not take {names}",
                 hint=f"to run with new parameter values start a new run: "
-                f"python {state.flow_file.name} run {names} ...",
+                f"python {display_path(str(state.flow_file))} run {names} ...",
             )
         runner.resume(ResumePlan(runner.graph, runner.store, origin, step_name))
 

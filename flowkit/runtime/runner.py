@@ -17,6 +17,7 @@ from flowkit.decorators.base import StepDecorator
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.errors import RunFailed, RunKilled
 from flowkit.graph.model import FlowGraph
+from flowkit.graph.parser import display_path
 from flowkit.registry import registry
 from flowkit.runtime.commit import commit_task
 from flowkit.runtime.executor import TaskOutcome
@@ -201,7 +202,7 @@ class Runner:
             self.store.finish_run(run_id, "killed", summary=summary.as_dict())
             raise RunKilled(
                 f"run {self.graph.name}/{run_id} was interrupted; every running task was stopped",
-                hint=f"resume it with: python {self.flow_file.name} resume",
+                hint=f"resume it with: python {self._flow_path} resume",
             ) from None
         finally:
             executor.close()
@@ -234,6 +235,11 @@ class Runner:
                 by_executor.setdefault(name, {})[step] = decorators
         for name, steps in by_executor.items():
             registry().get("executor", name).preflight(self.store, steps)
+
+    @property
+    def _flow_path(self) -> str:
+        """The flow file as the user would type it from the current folder."""
+        return display_path(str(self.flow_file))
 
     def _executor_name(self, step: str) -> str:
         names = [n for d in self.decorators.get(step, []) if (n := d.executor_name())]
@@ -324,5 +330,5 @@ class Runner:
         return RunFailed(
             f"run {self.graph.name}/{summary.run_id} failed ({counts}): task {first.pathspec} "
             f"raised {exc.get('type', 'an error')}{more}.\n{detail}\n"
-            f"After fixing the cause, resume with: python {self.flow_file.name} resume"
+            f"After fixing the cause, resume with: python {self._flow_path} resume"
         )

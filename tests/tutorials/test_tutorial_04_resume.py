@@ -14,7 +14,7 @@ def test_tutorial_04_resume(run_flow):
     failed = run_flow(flow, "run", "--max-workers", "4")
     assert failed.returncode == 1
     assert "model c diverged" in failed.stderr
-    assert "python train.py resume" in failed.stderr
+    assert "04-resume/train.py resume" in failed.stderr
     resumed = run_flow(flow, "resume", FIXED="1")
     assert resumed.returncode == 0, resumed.output
     assert "resuming ResumeTutorialFlow/1" in resumed.stderr
