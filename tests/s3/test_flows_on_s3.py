@@ -104,7 +104,7 @@ def test_branch_foreach_failure_resume_and_read_back(on_each_server: S3FlowRunne
     failed = run(flow, "run", TEAM_FAIL="1")
     assert failed.returncode == 1, failed.output
     assert "planned failure on item 3" in failed.stderr
-    assert "resume with: python team.py resume" in failed.stderr
+    assert "team.py resume" in failed.stderr
     assert "/flowkit/" not in failed.stderr, "only the user's traceback may be shown"
     store = run.store("TeamFlow")
     assert store.run_record("1").status == "failed"
