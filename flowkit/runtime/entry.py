@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from flowkit.datastore.manifest import TaskManifest
 from flowkit.errors import RunNotFound
 from flowkit.runtime.commit import commit_task
-from flowkit.runtime.spec import TaskSpec, levels_from_json
+from flowkit.runtime.spec import TaskSpec, levels_from_json, levels_to_json
 from flowkit.runtime.task import RunContext, execute_task
 
 
@@ -65,15 +65,20 @@ def spec_from_args(
     return TaskSpec(step, task_id, attempt, manifests, levels, dict(record.parameters))
 
 
-def spec_to_args(spec: TaskSpec) -> list[str]:
-    """The command-line arguments that :func:`spec_from_args` turns back into ``spec``."""
-    from flowkit.runtime.spec import levels_to_json
+def spec_to_args(spec: TaskSpec, run_id: str, with_specs: tuple[str, ...] = ()) -> list[str]:
+    """The ``step`` command's arguments that :func:`spec_from_args` turns back into ``spec``.
 
+    Every executor that starts a task in a fresh interpreter (spawn, Batch) builds its command
+    line here, so the entry point and its callers cannot drift apart.
+    """
     args = ["step", spec.step, "--task-id", spec.task_id, "--attempt", str(spec.attempt)]
     for parent in spec.parents:
         args += ["--parent", f"{parent.run_id}/{parent.step}/{parent.task_id}"]
     if spec.foreach:
         args += ["--foreach-json", json.dumps(levels_to_json(spec.foreach))]
+    args += ["--run-id", run_id]
+    for with_spec in with_specs:
+        args += ["--with", with_spec]
     return args
 
 

@@ -29,12 +29,8 @@ class SpawnExecutor(ProcessExecutor):
             str(ctx.flow_file),
             "--datastore-root",
             ctx.store.storage.root,
-            *spec_to_args(spec),
-            "--run-id",
-            ctx.run_id,
+            *spec_to_args(spec, ctx.run_id, ctx.with_specs),
         ]
-        for with_spec in ctx.with_specs:
-            argv += ["--with", with_spec]
         actions = [
             (os.POSIX_SPAWN_DUP2, out_w, 1),
             (os.POSIX_SPAWN_DUP2, err_w, 2),

@@ -26,6 +26,7 @@ from typing import Any
 
 from flowkit import FlowkitError, StepDecorator
 from flowkit.datastore.flowstore import FlowDatastore
+from flowkit.runtime.entry import spec_to_args
 from flowkit.runtime.remote import (
     DONE,
     QUEUED,
@@ -52,7 +53,6 @@ from plugins.batch.jobs import (
     job_name,
     job_settings,
     require_s3,
-    step_argv,
 )
 
 _PHASES = {
@@ -157,7 +157,7 @@ class BatchExecutor(RemoteExecutor):
         ctx, first = self.ctx, specs[0]
         config = self._config(first.step)
         flow_file = ctx.flow_file.name if ctx.flow_file else f"{ctx.flow_name}.py"
-        argvs = [step_argv(spec, ctx.run_id, ctx.with_specs) for spec in specs]
+        argvs = [spec_to_args(spec, ctx.run_id, ctx.with_specs) for spec in specs]
         single = len(specs) == 1
         plan = None if single and fits_inline(argvs[0]) else self._plan(argvs)
         command = bootstrap_command(

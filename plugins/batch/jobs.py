@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flowkit import FlowkitError, StepDecorator
-from flowkit.runtime.entry import spec_to_args
 from flowkit.runtime.spec import TaskSpec
 from flowkit.settings import Settings
 from plugins.batch.decorator import RESOURCE_ARGS
@@ -186,14 +185,6 @@ def attempt_seconds(timeout: float | None) -> int | None:
     if not timeout:
         return None
     return max(MIN_ATTEMPT_SECONDS, math.ceil(timeout))
-
-
-def step_argv(spec: TaskSpec, run_id: str, with_specs: tuple[str, ...]) -> list[str]:
-    """Arguments of the flow file's ``step`` command that run ``spec``."""
-    argv = [*spec_to_args(spec), "--run-id", run_id]
-    for with_spec in with_specs:
-        argv += ["--with", with_spec]
-    return argv
 
 
 def fits_inline(argv: list[str]) -> bool:
