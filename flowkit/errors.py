@@ -110,7 +110,54 @@ class ObjectNotFound(DatastoreError, KeyError):
 
 
 class CorruptObject(DatastoreError):
-    """A stored object's bytes do not match its content hash."""
+    """A stored object is damaged: its bytes do not match their hash, or a record is malformed.
+
+    Attributes:
+        url: Where the object is (or was) stored, when known.
+    """
+
+    def __init__(self, message: str, *, hint: str = "", location: str = "", url: str = "") -> None:
+        super().__init__(message, hint=hint, location=location)
+        self.url = url
+
+
+class CorruptRecord(CorruptObject):
+    """A run record, end record or task manifest cannot be read; the message names the file."""
+
+    headline = "unreadable record"
+
+
+class BrokenArtifact(ArtifactError):
+    """An artifact's stored value is damaged or gone.
+
+    The message names the artifact, the task that produced it and where its bytes were stored;
+    the hint says how to recompute it.
+
+    Attributes:
+        artifact: The artifact's name.
+        producer: Pathspec of the task that produced it (or the run, for a parameter).
+        url: Where its blob is (or was) stored.
+    """
+
+    headline = "damaged artifact"
+
+    def __init__(
+        self, message: str, *, hint: str = "", artifact: str = "", producer: str = "", url: str = ""
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.artifact = artifact
+        self.producer = producer
+        self.url = url
+
+
+class VerifyFailed(DatastoreError):
+    """``flowkit verify`` found damaged objects (and did not repair all of them)."""
+
+    headline = "verify failed"
+
+
+class UnreadableRecordWarning(UserWarning):
+    """A listing left out a run or task whose record is damaged (the message names the file)."""
 
 
 class DatastoreUnavailable(DatastoreError):

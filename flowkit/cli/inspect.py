@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from flowkit.errors import PathspecError
 
 if TYPE_CHECKING:
-    from flowkit.client import ClientContext, Run, Step, Task
+    from flowkit.client import ClientContext, Step, Task
 
 # The client and the text layouts are imported inside the commands: every flow file's command
 # line registers `logs` and `dump`, and `python flow.py check` should not pay for the datastore.
 
 _DEFAULT_LIMIT = 20
+_Entry = TypeVar("_Entry")
 
 
 def _root_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,9 +44,9 @@ def _context(datastore_root: str | None) -> ClientContext:
     return ClientContext(datastore_root, chosen_by="--datastore-root")
 
 
-def _take(runs: Iterator[Run], limit: int) -> tuple[list[Run], bool]:
+def _take(runs: Iterator[_Entry], limit: int) -> tuple[list[_Entry], bool]:
     """The first ``limit`` runs (all when 0), and whether more were left out."""
-    found: list[Run] = []
+    found: list[_Entry] = []
     for run in runs:
         if limit and len(found) == limit:
             return found, True
@@ -198,7 +199,7 @@ def runs_cmd(
     from flowkit.cli.inspect_text import echo_runs
     from flowkit.client import Flow
 
-    found, more = _take(Flow(flow, _context=_context(datastore_root)).runs(*tags), limit)
+    found, more = _take(Flow(flow, _context=_context(datastore_root)).listing(*tags), limit)
     if as_json:
         _echo_json([run.to_dict() for run in found])
         return
@@ -210,20 +211,32 @@ def runs_cmd(
 @_root_option
 @_json_option
 def show_cmd(pathspec: str, datastore_root: str | None, as_json: bool) -> None:
-    from flowkit.cli.inspect_text import echo_run, echo_runs, echo_step, echo_task, step_payload
+    from flowkit.cli.inspect_text import (
+        echo_run,
+        echo_runs,
+        echo_step,
+        echo_task,
+        step_payload,
+        step_summaries,
+    )
     from flowkit.client import Flow, Run, Step, Task
     from flowkit.client.pathspec import kind_of
 
     context = _context(datastore_root)
     kind = kind_of(pathspec)
     if kind == "flow":
-        found, more = _take(Flow(pathspec, _context=context).runs(), _DEFAULT_LIMIT)
+        found, more = _take(Flow(pathspec, _context=context).listing(), _DEFAULT_LIMIT)
         return _echo_json([r.to_dict() for r in found]) if as_json else echo_runs(found, more)
     if kind == "run":
         run = Run(pathspec, _context=context)
         if as_json:
+            summaries, unreadable = step_summaries(run)
             return _echo_json(
-                {"run": run.to_dict(), "steps": [step_payload(s) for s in run.step_summaries()]}
+                {
+                    "run": run.to_dict(),
+                    "steps": [step_payload(s) for s in summaries],
+                    "unreadable_tasks": unreadable,
+                }
             )
         return echo_run(run)
     if kind == "step":

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import pprint
+import warnings
 from typing import Any
 
 import click
 
-from flowkit.client import Run, Step, Task
+from flowkit.client import Run, Step, Task, UnreadableRun
 from flowkit.client.render import (
     fmt_duration,
     fmt_size,
@@ -22,6 +23,7 @@ from flowkit.client.render import (
 from flowkit.client.run import describe_produced
 from flowkit.client.summary import StepSummary, task_row
 from flowkit.datastore.manifest import TaskManifest
+from flowkit.errors import UnreadableRecordWarning
 
 _PREVIEW = 80
 _TASK_HEADERS = (
@@ -36,13 +38,15 @@ _TASK_HEADERS = (
 )
 
 
-def echo_runs(runs: list[Run], more: bool) -> None:
-    """A table of runs, with a note when older ones were left out."""
+def echo_runs(runs: list[Run | UnreadableRun], more: bool) -> None:
+    """A table of runs, with a note when older ones were left out and one per unreadable run."""
     if not runs:
         click.echo("No runs match.")
         return
     rows = [
-        (
+        (run.id, run.status, "", "", "", "", "")
+        if isinstance(run, UnreadableRun)
+        else (
             run.id,
             run.status,
             fmt_time(run.created_at),
@@ -57,6 +61,9 @@ def echo_runs(runs: list[Run], more: bool) -> None:
     click.echo(text_table(headers, rows))
     if more:
         click.echo(f"(the latest {len(runs)} runs; --limit 0 shows all)")
+    for run in runs:
+        if isinstance(run, UnreadableRun):
+            click.echo(f"note: {run.reason}")
 
 
 def echo_run(run: Run) -> None:
@@ -73,7 +80,7 @@ def echo_run(run: Run) -> None:
         ("code", _code(run)),
     ]
     _echo_fields(fields)
-    summaries = run.step_summaries()
+    summaries, unreadable = step_summaries(run)
     rows = [
         (
             s.step,
@@ -96,6 +103,24 @@ def echo_run(run: Run) -> None:
             f"{shorten(exc.get('message', ''), 200)}\n"
             f"  see: flowkit logs {manifest.pathspec}"
         )
+    for reason in unreadable:
+        click.echo(f"\nUnreadable: {reason}")
+
+
+def step_summaries(run: Run) -> tuple[list[StepSummary], list[str]]:
+    """The run's step summaries, and what is wrong with each task manifest left out of them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnreadableRecordWarning)
+        summaries = run.step_summaries()
+    unreadable = []
+    for warning in caught:
+        if issubclass(warning.category, UnreadableRecordWarning):
+            unreadable.append(str(warning.message))
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return summaries, unreadable
 
 
 def echo_step(step: Step, tasks: list[Task]) -> None:

@@ -11,6 +11,7 @@ from flowkit import __version__
 from flowkit.cli.edge import run_cli
 from flowkit.cli.inspect import add_inspect_commands
 from flowkit.cli.plugin_group import PluginGroup
+from flowkit.cli.verify import verify_cmd
 from flowkit.settings import describe_settings, load_settings
 
 
@@ -46,6 +47,7 @@ def check(flow_file: str) -> None:
 
 
 add_inspect_commands(cli)
+cli.add_command(verify_cmd)
 
 
 def main() -> None:

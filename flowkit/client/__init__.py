@@ -24,7 +24,7 @@ from flowkit.client.context import (
     namespace,
     set_datastore_root,
 )
-from flowkit.client.flow import Flow
+from flowkit.client.flow import Flow, UnreadableRun
 from flowkit.client.run import Run
 from flowkit.client.step import Step
 from flowkit.client.task import Task, TaskException
@@ -40,6 +40,7 @@ __all__ = [
     "Step",
     "Task",
     "TaskException",
+    "UnreadableRun",
     "default_namespace",
     "get_metadata",
     "get_namespace",

@@ -66,11 +66,12 @@ class DataArtifact(ClientObject):
         """The value, loaded (and hash-checked) on first access, then kept.
 
         Raises:
-            CorruptObject: The stored bytes do not match their hash.
-            ObjectNotFound: The blob is missing from the datastore.
+            BrokenArtifact: The blob is missing, or its bytes do not match their hash (it is
+                then quarantined); the message names the task that produced the value.
         """
         if self._value is _UNLOADED:
-            self._value = self._store.load_artifact(self._ref)
+            manifest = self._task._manifest
+            self._value = self._store.load_artifact(self._ref, name=self.id, referrers=[manifest])
         return self._value
 
     @property

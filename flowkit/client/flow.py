@@ -4,11 +4,17 @@
 datastore claims run ids in increasing order with exclusive creates and keeps a ``latest`` hint
 that readers only trust as a starting point, probing upward past it (see ``flowstore.py``). So a
 run claimed a moment ago by another runner is found even before the hint is raised.
+
+A run whose record is damaged does not stop a listing: :meth:`Flow.runs` leaves it out with an
+:class:`~flowkit.errors.UnreadableRecordWarning` naming the file, :meth:`Flow.listing` gives it
+in its place as an :class:`UnreadableRun`, and ``latest_run`` is the newest readable run.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flowkit.client.base import ClientObject
@@ -17,12 +23,49 @@ from flowkit.client.pathspec import split_pathspec
 from flowkit.client.render import fmt_duration, fmt_time, html_card, html_table
 from flowkit.client.run import Run, parameter_values
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.errors import NamespaceMismatch, RunNotFound
+from flowkit.errors import CorruptRecord, NamespaceMismatch, RunNotFound, UnreadableRecordWarning
 
 if TYPE_CHECKING:
     import pandas as pd
 
 _HTML_RUNS = 10
+
+
+@dataclass(frozen=True)
+class UnreadableRun:
+    """A run whose record is damaged, in the place a listing would show it.
+
+    Attributes:
+        pathspec: ``Flow/run``.
+        id: The run id.
+        error: What is wrong; its message names the file, its ``url`` is the file's URL.
+    """
+
+    pathspec: str
+    id: str
+    error: CorruptRecord
+
+    status = "unreadable"
+
+    @property
+    def url(self) -> str:
+        """Where the damaged record is stored."""
+        return self.error.url
+
+    @property
+    def reason(self) -> str:
+        """What is wrong with it, naming the file."""
+        return self.error.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry, JSON-ready."""
+        return {
+            "pathspec": self.pathspec,
+            "run_id": self.id,
+            "status": self.status,
+            "path": self.url,
+            "reason": self.reason,
+        }
 
 
 class Flow(ClientObject):
@@ -60,7 +103,20 @@ class Flow(ClientObject):
         """The runs in the namespace that carry every one of ``tags``, newest first.
 
         Lazy: each run's record is read when the iteration reaches it, so taking the first few
-        runs costs the same with ten runs or ten thousand.
+        runs costs the same with ten runs or ten thousand. A run whose record is damaged is left
+        out with an :class:`~flowkit.errors.UnreadableRecordWarning` naming the file.
+        """
+        for entry in self.listing(*tags):
+            if isinstance(entry, UnreadableRun):
+                warnings.warn(entry.reason, UnreadableRecordWarning, stacklevel=2)
+                continue
+            yield entry
+
+    def listing(self, *tags: str) -> Iterator[Run | UnreadableRun]:
+        """Like :meth:`runs`, with each run whose record is damaged as an :class:`UnreadableRun`.
+
+        Unreadable runs are given whatever ``tags`` and namespace ask for: their tags cannot be
+        read, and a listing should show that they are there.
         """
         wanted = set(tags)
         if self._context.namespace is not None:
@@ -73,6 +129,9 @@ class Flow(ClientObject):
                 record = self._store.run_record(run_id)
             except RunNotFound:
                 continue  # a gap (a deleted run), or an id being claimed right now
+            except CorruptRecord as exc:
+                yield UnreadableRun(f"{self.id}/{run_id}", run_id, exc)
+                continue
             run = Run._build(self._context, self._store, record, run_id in changed)
             if not wanted or wanted <= run.tags:
                 yield run
@@ -110,7 +169,10 @@ class Flow(ClientObject):
         run_id = self._store.latest_run_id()
         if run_id is None:
             return None
-        return Run._build(self._context, self._store, self._store.run_record(run_id))
+        try:
+            return Run._build(self._context, self._store, self._store.run_record(run_id))
+        except (CorruptRecord, RunNotFound):
+            return next(self.runs(), None)  # warns about the damaged record
 
     @property
     def latest_successful_run(self) -> Run | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,14 @@ from flowkit.client.summary import StepSummary, summarize_steps, task_row
 from flowkit.client.task import Task
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import RunRecord
-from flowkit.errors import NamespaceMismatch, RunNotFound, TagError, did_you_mean
+from flowkit.errors import (
+    CorruptRecord,
+    NamespaceMismatch,
+    RunNotFound,
+    TagError,
+    UnreadableRecordWarning,
+    did_you_mean,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -167,7 +175,9 @@ class Run(ClientObject):
         """Parameter name -> value the run was started with (loaded on first access)."""
         if self._parameters is None:
             refs = self._record.parameters
-            self._parameters = {n: self._store.load_artifact(refs[n]) for n in sorted(refs)}
+            load = self._store.load_artifact
+            run_id = self._record.run_id
+            self._parameters = {n: load(refs[n], name=n, run_id=run_id) for n in sorted(refs)}
         return dict(self._parameters)
 
     @property
@@ -242,7 +252,10 @@ class Run(ClientObject):
         def first_start(step: str) -> float:
             for task_id in self._store.tasks(run_id, step):
                 if self._store.attempts(run_id, step, task_id):
-                    return self._store.read_manifest(run_id, step, task_id).started_at
+                    try:
+                        return self._store.read_manifest(run_id, step, task_id).started_at
+                    except CorruptRecord:
+                        continue  # step_summaries() says which
             return float("inf")
 
         names = self._store.steps(run_id)
@@ -287,8 +300,14 @@ class Run(ClientObject):
         return end.data if end is not None else None
 
     def step_summaries(self) -> list[StepSummary]:
-        """Every step in execution order, with its tasks and what it produced (no loading)."""
-        manifests = self._store.manifests(self._record.run_id)
+        """Every step in execution order, with its tasks and what it produced (no loading).
+
+        A task whose manifest is damaged is left out with an
+        :class:`~flowkit.errors.UnreadableRecordWarning` naming the file.
+        """
+        manifests, damaged = self._store.read_manifests(self._record.run_id)
+        for error in damaged:
+            warnings.warn(error.message, UnreadableRecordWarning, stacklevel=2)
         return summarize_steps(manifests, self._record.parameters)
 
     # -- views ---------------------------------------------------------------------------

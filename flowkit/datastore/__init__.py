@@ -12,6 +12,7 @@ Layers, each importing only the ones before it:
 * :mod:`~flowkit.datastore.flowstore` — one flow's runs, manifests, logs and artifacts.
 * :mod:`~flowkit.datastore.codesnap` — reproducible archives of a flow's code.
 * :mod:`~flowkit.datastore.tags` — tag changes made to runs after they started.
+* :mod:`~flowkit.datastore.verify` — checking every stored object of a flow; quarantining.
 """
 
 from flowkit.datastore.codesnap import (

@@ -3,17 +3,25 @@
 Naming blobs by their hash gives deduplication for free (an artifact that did not change between
 steps or runs is stored once) and makes corruption detectable: a blob whose bytes no longer hash
 to its name is refused instead of being unpickled.
+
+A damaged blob is *quarantined* as soon as a read detects it: moved under the flow's
+``quarantine/`` folder (kept there for inspection, never read again), so the next write of that
+content stores it afresh. The alternative, checking an existing blob's bytes on every write, would
+cost a full read and hash of every deduplicated artifact (and a request more on S3) on the hot
+path, to catch a damage that every read already detects.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import secrets
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from flowkit.datastore.storage import BytesLike, ByteStorage
-from flowkit.errors import CorruptObject, ObjectNotFound
+from flowkit.errors import CorruptObject, DatastoreError, ObjectNotFound
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 # Object stores are latency-bound, so a few transfers in flight hide the round trips.
@@ -28,11 +36,15 @@ class ContentStore:
     Args:
         storage: Where the bytes live.
         prefix: The folder of the blobs inside ``storage``, e.g. ``"HelloFlow/data"``.
+        quarantine: Where damaged blobs are moved; by default ``quarantine/`` beside the
+            folder of the blobs, e.g. ``"HelloFlow/quarantine/data"``.
     """
 
-    def __init__(self, storage: ByteStorage, prefix: str) -> None:
+    def __init__(self, storage: ByteStorage, prefix: str, quarantine: str | None = None) -> None:
         self.storage = storage
         self.prefix = prefix.strip("/")
+        parent, _, name = self.prefix.rpartition("/")
+        self.quarantine_prefix = quarantine or "/".join(filter(None, [parent, "quarantine", name]))
 
     def __repr__(self) -> str:
         return f"ContentStore({self.storage.url(self.prefix)!r})"
@@ -105,25 +117,82 @@ class ContentStore:
     def get(self, digest: str) -> bytearray:
         """Return the bytes of the blob named ``digest`` after checking they hash to it.
 
+        A blob that fails the check is quarantined (see :meth:`quarantine`) before the error is
+        raised, so the next write of that content replaces it.
+
         Raises:
             ObjectNotFound: No such blob is stored.
             CorruptObject: The stored bytes do not match ``digest``.
         """
         key = self.key(digest)
+        data, actual = self._read_hashed(key)
+        if actual != digest:
+            url = self.storage.url(key)
+            moved = self._quarantine_quietly(digest)
+            where = (
+                f"It was moved to {moved}, so the next write of this content stores it again."
+                if moved
+                else "It could not be moved aside."
+            )
+            raise CorruptObject(
+                f"the blob {url} is corrupt: its {len(data)} bytes hash to {actual}, not to the "
+                f"name they are stored under, so it will not be loaded. {where}",
+                hint="recompute the runs that use it (resume them: tasks whose artifacts are "
+                "missing run again), or restore the file from a backup",
+                url=url,
+            )
+        return data
+
+    def check(self, digest: str) -> str | None:
+        """Why the blob named ``digest`` is bad (missing, unreadable, wrong hash); ``None`` if good.
+
+        Reads and hashes the whole blob; quarantines nothing.
+        """
+        try:
+            data, actual = self._read_hashed(self.key(digest))
+        except ObjectNotFound:
+            return "missing"
+        except DatastoreError as exc:
+            return f"unreadable ({exc.message})"
+        if actual != digest:
+            return f"corrupt: its {len(data)} bytes hash to {actual[:12]}..., not to its name"
+        return None
+
+    def quarantine(self, digest: str) -> str | None:
+        """Move the blob named ``digest`` under the quarantine folder if it is still damaged.
+
+        The blob is read and hashed again first: another process may have quarantined it and
+        stored the content afresh since the damage was seen, and a good blob must stay.
+
+        Returns:
+            The URL the damaged bytes were moved to; ``None`` when the blob is good or gone.
+        """
+        reason = self.check(digest)
+        if reason is None or reason == "missing":
+            return None
+        stamp = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(4)}"
+        new_key = f"{self.quarantine_prefix}/{digest[:2]}/{digest}.{stamp}"
+        try:
+            self.storage.move(self.key(digest), new_key)
+        except ObjectNotFound:
+            return None  # another reader moved it first
+        return self.storage.url(new_key)
+
+    def _quarantine_quietly(self, digest: str) -> str | None:
+        # A reader without write access (or a store failing now) still gets the corruption
+        # error; only the repair is skipped.
+        try:
+            return self.quarantine(digest)
+        except (DatastoreError, OSError):
+            return None
+
+    def _read_hashed(self, key: str) -> tuple[bytearray, str]:
         hasher = _HashWhileReading()
         try:
             data = self.storage.read(key, on_chunk=hasher.update)
         finally:
             actual = hasher.hexdigest()  # also joins the hashing thread if the read failed
-        if actual != digest:
-            raise CorruptObject(
-                f"the blob {self.storage.url(key)} is corrupt: its {len(data)} bytes hash to "
-                f"{actual}, not to the name they are stored under. The stored data is damaged "
-                "and will not be loaded.",
-                hint="re-run the step that produced this artifact, or restore the file from a "
-                "backup",
-            )
-        return data
+        return data, actual
 
     def exists(self, digest: str) -> bool:
         """Whether a blob named ``digest`` is stored."""

@@ -9,15 +9,22 @@ Layout under the storage root::
     {flow}/runs/{run_id}/{step}/{task_id}/{attempt}.{stream}      non-empty logs
     {flow}/latest                                                 hint: highest run id allocated
     {flow}/tags/{run_id}/{event}.json                             tag changes (see ``tags.py``)
+    {flow}/quarantine/{key}.{time}-{token}                        damaged objects set aside
 
 Nothing here is ever updated in place except the ``latest`` hint, which readers only trust as a
 starting point. That is what lets several runners share one datastore without a lock.
+
+Records are validated when read: a damaged one raises :class:`~flowkit.errors.CorruptRecord`
+naming its file, and listings (:meth:`FlowDatastore.read_manifests`) set it aside and carry on.
+A damaged object is moved under ``quarantine/`` (by a read that finds a corrupt blob, or by
+``flowkit verify --repair``), never deleted.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import replace
 from typing import Any
@@ -27,10 +34,21 @@ from flowkit.datastore.manifest import ArtifactRef, RunEnd, RunRecord, RunStatus
 from flowkit.datastore.serialize import deserialize, serialize
 from flowkit.datastore.storage import ByteStorage
 from flowkit.datastore.tags import TagLog
-from flowkit.errors import DatastoreError, ObjectNotFound, RunNotFound
+from flowkit.errors import (
+    BrokenArtifact,
+    CorruptObject,
+    CorruptRecord,
+    DatastoreError,
+    ObjectNotFound,
+    RunNotFound,
+)
 
 _MANIFEST_SUFFIX = ".manifest.json"
 _FINAL_STATUSES = ("succeeded", "failed", "killed")
+# A run id the ``latest`` hint may name: more digits than this is nonsense, not a run count.
+_MAX_RUN_DIGITS = 15
+# How far a damaged artifact is traced back through parent tasks to the one that produced it.
+_MAX_PRODUCER_HOPS = 10_000
 
 
 class FlowDatastore:
@@ -71,8 +89,10 @@ class FlowDatastore:
             The new run id, e.g. ``"12"``.
         """
         candidate = self._read_hint()
+        if candidate is not None and not self.storage.exists(self._run_key(str(candidate))):
+            candidate = None  # a hint naming no run is nonsense (or names a deleted run)
         if candidate is None:
-            candidate = max((int(r) for r in self.run_ids() if r.isdigit()), default=0)
+            candidate = max((int(r) for r in self.run_ids() if _is_run_number(r)), default=0)
         while True:
             candidate += 1
             run_id = str(candidate)
@@ -118,16 +138,26 @@ class FlowDatastore:
 
         Raises:
             RunNotFound: The run does not exist.
+            CorruptRecord: Its start or end record is damaged; the message names the file.
         """
+        key = self._run_key(run_id)
         try:
-            record = RunRecord.from_json(self.storage.read(self._run_key(run_id)))
+            data = self.storage.read(key)
         except ObjectNotFound as exc:
             raise self._run_not_found(run_id) from exc
+        record = self._parse(RunRecord.from_json, data, key, f"{self.flow_name}/{run_id}")
+        if (record.flow, record.run_id) != (self.flow_name, run_id):
+            raise self._corrupt(
+                key,
+                f"it describes the run {record.flow}/{record.run_id}",
+                f"{self.flow_name}/{run_id}",
+            )
+        end_key = f"{self._run_prefix(run_id)}/end.json"
         try:
-            end = self.storage.read(f"{self._run_prefix(run_id)}/end.json")
+            end = self.storage.read(end_key)
         except ObjectNotFound:
             return record
-        return record.with_end(RunEnd.from_json(end))
+        return record.with_end(self._parse(RunEnd.from_json, end, end_key, record.pathspec))
 
     def run_ids(self) -> list[str]:
         """Return the ids of all runs, in numeric order."""
@@ -141,7 +171,7 @@ class FlowDatastore:
         """
         hint = self._read_hint()
         if hint is None or not self.storage.exists(self._run_key(str(hint))):
-            numeric = [r for r in self.run_ids() if r.isdigit()]
+            numeric = [r for r in self.run_ids() if _is_run_number(r)]
             return numeric[-1] if numeric else None
         while self.storage.exists(self._run_key(str(hint + 1))):
             hint += 1
@@ -221,6 +251,7 @@ class FlowDatastore:
 
         Raises:
             RunNotFound: The task (or that attempt of it) has no manifest.
+            CorruptRecord: The manifest is damaged; the message names the file.
         """
         pathspec = f"{self.flow_name}/{run_id}/{step}/{task_id}"
         if attempt is None:
@@ -232,24 +263,49 @@ class FlowDatastore:
                     f"{run_id}')",
                 )
             attempt = stored[-1]
+        key = self._manifest_key(run_id, step, task_id, attempt)
         try:
-            data = self.storage.read(self._manifest_key(run_id, step, task_id, attempt))
+            data = self.storage.read(key)
         except ObjectNotFound as exc:
             raise RunNotFound(f"the task {pathspec} has no attempt {attempt}") from exc
-        return TaskManifest.from_json(data)
+        manifest = self._parse(TaskManifest.from_json, data, key, pathspec)
+        if manifest.pathspec != pathspec or manifest.attempt != attempt:
+            raise self._corrupt(
+                key, f"it describes {manifest.pathspec} attempt {manifest.attempt}", pathspec
+            )
+        return manifest
 
     def manifests(self, run_id: str) -> list[TaskManifest]:
         """Return the manifest of the latest attempt of every finished task of the run.
 
         Tasks without a manifest (still running, or killed before committing) are left out.
+
+        Raises:
+            CorruptRecord: A manifest is damaged (see :meth:`read_manifests` to carry on).
         """
-        found = []
+        found, damaged = self.read_manifests(run_id)
+        if damaged:
+            raise damaged[0]
+        return found
+
+    def read_manifests(self, run_id: str) -> tuple[list[TaskManifest], list[CorruptRecord]]:
+        """Like :meth:`manifests`, but a damaged manifest is set aside instead of raised.
+
+        Returns:
+            The readable manifests, and one error (naming the file) per damaged one.
+        """
+        found: list[TaskManifest] = []
+        damaged: list[CorruptRecord] = []
         for step in self.steps(run_id):
             for task_id in self.tasks(run_id, step):
                 stored = self.attempts(run_id, step, task_id)
-                if stored:
+                if not stored:
+                    continue
+                try:
                     found.append(self.read_manifest(run_id, step, task_id, stored[-1]))
-        return found
+                except CorruptRecord as exc:
+                    damaged.append(exc)
+        return found, damaged
 
     # -- logs ------------------------------------------------------------------------------
 
@@ -314,15 +370,93 @@ class FlowDatastore:
             for (name, s), sha in zip(serialized.items(), shas, strict=True)
         }
 
-    def load_artifact(self, ref: ArtifactRef | str) -> Any:
+    def load_artifact(
+        self,
+        ref: ArtifactRef | str,
+        *,
+        name: str | None = None,
+        referrers: Sequence[TaskManifest] = (),
+        run_id: str | None = None,
+    ) -> Any:
         """Load a stored value, given its reference or blob name.
 
+        Args:
+            ref: The artifact's reference, or its blob name.
+            name: The artifact's name, for the error when its value is damaged or gone.
+            referrers: Tasks whose artifacts include ``ref`` (the one being read, or the
+                parents of a running task); the error names the task that produced it.
+            run_id: For a parameter (no task refers to it): the run it belongs to.
+
         Raises:
-            ObjectNotFound: The blob is missing.
-            CorruptObject: The blob's bytes do not match its name.
+            BrokenArtifact: With ``name``, ``referrers`` or ``run_id``: the blob is missing or
+                damaged (a damaged blob is quarantined); the message names the artifact, the
+                task that produced it and the blob, and says how to recompute it.
+            ObjectNotFound: Without them: the blob is missing.
+            CorruptObject: Without them: the blob's bytes do not match its name.
         """
         sha = ref.sha if isinstance(ref, ArtifactRef) else ref
-        return deserialize(self.content.get(sha))
+        try:
+            return deserialize(self.content.get(sha))
+        except (ObjectNotFound, CorruptObject) as exc:
+            if name is None and not referrers and run_id is None:
+                raise
+            raise self._broken_artifact(sha, exc, name, referrers, run_id) from exc
+
+    def _broken_artifact(
+        self,
+        sha: str,
+        exc: DatastoreError,
+        name: str | None,
+        referrers: Sequence[TaskManifest],
+        run_id: str | None,
+    ) -> BrokenArtifact:
+        uses = [(n, m) for m in referrers for n, r in m.artifacts.items() if r.sha == sha]
+        uses = [(n, m) for n, m in uses if name is None or n == name] or uses
+        if uses:
+            name, referrer = uses[0]
+            producer = self._producer(referrer, name, sha)
+            run_id = referrer.run_id
+        else:
+            producer = f"{self.flow_name}/{run_id} (a parameter of the run)"
+        url = self.storage.url(self.content.key(sha))
+        detail = f"its blob {url} is missing" if isinstance(exc, ObjectNotFound) else exc.message
+        flow_file = "<flow file>"
+        with suppress(DatastoreError):
+            flow_file = self.run_record(str(run_id)).flow_file or flow_file
+        return BrokenArtifact(
+            f"the artifact {name or sha!r} produced by {producer} cannot be loaded: {detail}",
+            hint=f"set aside every damaged object of the run with: flowkit verify "
+            f"{self.flow_name}/{run_id} --repair, then recompute what was lost with: python "
+            f"{flow_file} resume --origin-run-id {run_id} (tasks whose artifacts are missing run "
+            "again)",
+            artifact=name or sha,
+            producer=producer,
+            url=url,
+        )
+
+    def _producer(self, task: TaskManifest, name: str, sha: str) -> str:
+        """The task that produced artifact ``name`` (blob ``sha``) seen on ``task``.
+
+        Walks back through clones (to the task cloned) and parents that already held the same
+        value, reading one manifest per hop; stops at the last one it can read.
+        """
+        for _ in range(_MAX_PRODUCER_HOPS):
+            following = [task.origin_pathspec] if task.origin_pathspec else task.parents
+            for pathspec in following:
+                parts = pathspec.split("/")
+                if len(parts) != 4 or parts[0] != self.flow_name:
+                    continue
+                try:
+                    before = self.read_manifest(parts[1], parts[2], parts[3])
+                except DatastoreError:
+                    continue
+                held = before.artifacts.get(name)
+                if held is not None and held.sha == sha:
+                    task = before
+                    break
+            else:
+                return task.pathspec
+        return task.pathspec
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -347,15 +481,52 @@ class FlowDatastore:
         return f"{self._task_prefix(run_id, step, task_id)}/{int(attempt)}.{stream}"
 
     def _read_hint(self) -> int | None:
+        # Only a starting point: garbage, a negative or an absurdly large number means "none".
         try:
             text = self.storage.read(f"{self.flow_name}/latest").decode().strip()
         except (ObjectNotFound, UnicodeDecodeError):
             return None
-        return int(text) if text.isdigit() else None
+        if not _is_run_number(text) or len(text) > _MAX_RUN_DIGITS:
+            return None
+        return int(text)
+
+    def _parse(self, parse: Any, data: bytearray, key: str, what: str) -> Any:
+        try:
+            return parse(data)
+        except CorruptObject as exc:
+            raise self._corrupt(key, exc.message, what) from exc
+
+    def _corrupt(self, key: str, reason: str, what: str) -> CorruptRecord:
+        url = self.storage.url(key)
+        name = key.rpartition("/")[2]
+        return CorruptRecord(
+            f"the record {url} of {what} is unreadable: {reason}",
+            hint=f"restore {name} from a backup if you have one; flowkit verify "
+            f"{self.flow_name} lists every damaged object of the flow (other runs are not "
+            "affected)",
+            url=url,
+        )
+
+    def quarantine(self, key: str) -> str:
+        """Move the object under ``key`` (inside this flow's folder) to the flow's quarantine.
+
+        Returns:
+            The URL it was moved to.
+
+        Raises:
+            ObjectNotFound: Nothing is stored under ``key``.
+        """
+        inside = key.removeprefix(f"{self.flow_name}/")
+        stamp = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(4)}"
+        new_key = f"{self.flow_name}/quarantine/{inside}.{stamp}"
+        self.storage.move(key, new_key)
+        return self.storage.url(new_key)
 
     def _raise_hint(self, run_number: int) -> None:
         # Best effort: a lost update only makes the next allocation probe one id further.
         current = self._read_hint()
+        if current is not None and not self.storage.exists(self._run_key(str(current))):
+            current = None  # nonsense: replace it
         if current is None or current < run_number:
             with suppress(OSError, DatastoreError):
                 self.storage.write(f"{self.flow_name}/latest", str(run_number).encode())
@@ -383,5 +554,11 @@ def _segment(value: str, what: str) -> str:
     return value
 
 
+def _is_run_number(name: str) -> bool:
+    # str.isdigit() accepts digits int() refuses ("²"); run ids are plain ASCII numbers.
+    return name.isascii() and name.isdigit()
+
+
 def _numeric_first(name: str) -> tuple[bool, int, str]:
-    return (not name.isdigit(), int(name) if name.isdigit() else 0, name)
+    number = _is_run_number(name)
+    return (not number, int(name) if number else 0, name)

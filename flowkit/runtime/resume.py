@@ -1,8 +1,10 @@
 """Resuming a run: which tasks of the origin run can be cloned instead of run again.
 
 A task of the new run is cloned when the origin run has a successful task with the same identity
-(step and foreach indexes), its step is not forced to re-run, and it would receive exactly the
-inputs the origin task received (its parents are clones of the origin task's parents). Cloning
+(step and foreach indexes), its step is not forced to re-run, every artifact blob it refers to is
+still stored (``flowkit verify --repair`` and reads that find a corrupt blob move it aside, and a
+resume then recomputes it), its manifest is readable, and it would receive exactly the inputs
+the origin task received (its parents are clones of the origin task's parents). Cloning
 copies the manifest only: the artifacts are the same blobs, nothing is re-serialized and no
 process is started.
 """
@@ -10,11 +12,12 @@ process is started.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import RunRecord, TaskManifest
-from flowkit.errors import FlowkitError, RunNotFound, did_you_mean
+from flowkit.errors import CorruptRecord, FlowkitError, RunNotFound, did_you_mean
 from flowkit.graph.model import FlowGraph
 from flowkit.runtime.spec import TaskSpec
 
@@ -41,13 +44,7 @@ def find_origin(store: FlowDatastore, flow_name: str, wanted: str | None) -> Run
         ResumeError: No run to resume, or the id names another flow or no run at all.
     """
     if wanted is None:
-        latest = store.latest_run_id()
-        if latest is None:
-            raise ResumeError(
-                f"there is no earlier run of {flow_name} to resume in {store.storage.root}",
-                hint="start one with: python <flow file> run",
-            )
-        return store.run_record(latest)
+        return _latest_readable(store, flow_name)
     run_id = wanted
     if "/" in wanted:
         flow, _, run_id = wanted.partition("/")
@@ -65,6 +62,36 @@ def find_origin(store: FlowDatastore, flow_name: str, wanted: str | None) -> Run
             f"{flow_name} has no run {run_id!r} (most recent runs: {recent})",
             hint="pass an existing id with --origin-run-id, or omit it to resume the latest run",
         ) from None
+
+
+def _latest_readable(store: FlowDatastore, flow_name: str) -> RunRecord:
+    """The newest run whose record can be read; damaged ones are named and skipped."""
+    latest = store.latest_run_id()
+    if latest is None:
+        raise ResumeError(
+            f"there is no earlier run of {flow_name} to resume in {store.storage.root}",
+            hint="start one with: python <flow file> run",
+        )
+    skipped: list[CorruptRecord] = []
+    for number in range(int(latest), 0, -1):
+        try:
+            record = store.run_record(str(number))
+        except RunNotFound:
+            continue
+        except CorruptRecord as exc:
+            skipped.append(exc)
+            continue
+        for error in skipped:
+            print(f"flowkit: skipping an unreadable run: {error.message}", file=sys.stderr)
+        return record
+    raise ResumeError(
+        f"no run of {flow_name} can be resumed: the record of every run is unreadable "
+        f"(the latest: {skipped[0].message})"
+        if skipped
+        else f"there is no earlier run of {flow_name} to resume in {store.storage.root}",
+        hint=f"flowkit verify {flow_name} lists the damaged records; start a fresh run with: "
+        "python <flow file> run",
+    )
 
 
 class ResumePlan:
@@ -93,8 +120,16 @@ class ResumePlan:
         self.origin = origin
         self.forced = graph.descendants(from_step) if from_step else set()
         self._by_identity: dict[_Identity, TaskManifest] = {}
-        for manifest in store.manifests(origin.run_id):
-            if manifest.status == "succeeded" and manifest.step not in self.forced:
+        # A task whose manifest is damaged is simply not cloned: it runs again.
+        manifests, _damaged = store.read_manifests(origin.run_id)
+        candidates = [m for m in manifests if m.status == "succeeded" and m.step not in self.forced]
+        # One batched existence check for every blob (a listing per blob folder on S3), so a
+        # resume of thousands of tasks does not pay a request per artifact.
+        stored = store.content.exists_many(
+            {ref.sha for m in candidates for ref in m.artifacts.values()}
+        )
+        for manifest in candidates:
+            if all(ref.sha in stored for ref in manifest.artifacts.values()):
                 self._by_identity[_identity(manifest.step, manifest)] = manifest
         self._check_fits()
 

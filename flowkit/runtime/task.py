@@ -67,16 +67,17 @@ def _make_view(ctx: RunContext, state: TaskState) -> FlowSpec:
     return flow
 
 
-def _loader(ctx: RunContext) -> Callable[[ArtifactRef], Any]:
+def _loader(ctx: RunContext, spec: TaskSpec) -> Callable[[ArtifactRef], Any]:
     def load(ref: ArtifactRef) -> Any:
-        return ctx.store.load_artifact(ref)
+        # The parents let a damaged input's error name the artifact and who produced it.
+        return ctx.store.load_artifact(ref, referrers=spec.parents, run_id=ctx.run_id)
 
     return load
 
 
 def _build_flow(ctx: RunContext, spec: TaskSpec) -> tuple[FlowSpec, Inputs | None]:
     node = ctx.graph[spec.step]
-    load = _loader(ctx)
+    load = _loader(ctx, spec)
     params = frozenset(spec.params)
     if not node.is_join:
         refs: dict[str, Any] = dict(spec.params)

@@ -24,6 +24,7 @@ ALLOWED = {
     "tags": {"storage"},
     "flowstore": {"storage", "content", "serialize", "manifest", "tags"},
     "codesnap": set(),
+    "verify": {"flowstore", "manifest"},
 }
 FORBIDDEN_PACKAGES = ("flowkit.dsl", "flowkit.graph", "flowkit.runtime", "flowkit.cli")
 
