@@ -77,7 +77,8 @@ def _echo_report(report: VerifyReport) -> None:
     )
     for problem in report.problems:
         click.echo(f"  {problem.kind}: {problem.url}")
-        click.echo(f"    used by: {describe_referrers(problem)}")
+        if problem.referrers:
+            click.echo(f"    used by: {describe_referrers(problem)}")
         click.echo(f"    problem: {problem.reason}")
         if problem.moved_to:
             click.echo(f"    moved to: {problem.moved_to}")
@@ -88,20 +89,18 @@ def _echo_report(report: VerifyReport) -> None:
 def _fail_if_damaged(reports: list[VerifyReport], pathspec: str | None, repair: bool) -> None:
     """Say what to do next; raise (non-zero exit) while damaged objects remain."""
     remaining = [p for r in reports for p in r.remaining]
-    command = f"flowkit verify {pathspec} --repair" if pathspec else "flowkit verify --repair"
+    resumes = [r.resume_command() for r in reports if r.resume_command()]
+    then = f"; then recompute what was lost with: {' and '.join(resumes)}" if resumes else ""
     if not remaining:
         if repair and any(r.problems for r in reports):
-            runs = ", ".join(sorted({run for r in reports for run in _affected_runs(r)}))
             click.echo(
-                f"Damaged objects were set aside. Recompute what was lost by resuming the runs "
-                f"that used them ({runs}): python <flow file> resume --origin-run-id RUN"
+                "Damaged objects were set aside (a resume does not clone tasks whose artifacts "
+                f"are missing){then}"
             )
         return
+    command = f"flowkit verify {pathspec} --repair" if pathspec else "flowkit verify --repair"
     if any(p.repairable for p in remaining):
-        hint = (
-            f"set the damaged objects aside with: {command}, then resume the runs that used "
-            "them (python <flow file> resume --origin-run-id RUN) to recompute what was lost"
-        )
+        hint = f"set the damaged objects aside with: {command}{then}"
     else:
         hint = (
             "what is left cannot be recomputed: restore those files from a backup, or re-run "
@@ -109,14 +108,3 @@ def _fail_if_damaged(reports: list[VerifyReport], pathspec: str | None, repair: 
         )
     target = pathspec or "the datastore"
     raise VerifyFailed(f"{len(remaining)} damaged object(s) in {target}", hint=hint)
-
-
-def _affected_runs(report: VerifyReport) -> set[str]:
-    """``Flow/run`` of every run a damaged object is used by."""
-    runs = set()
-    for problem in report.problems:
-        for referrer in problem.referrers:
-            parts = referrer.split(" ")[0].split("/")
-            if len(parts) >= 2:
-                runs.add(f"{parts[0]}/{parts[1]}")
-    return runs

@@ -83,12 +83,33 @@ class VerifyReport:
         runs: The run ids checked.
         checked: How many objects were read.
         problems: The damaged objects.
+        flow_files: Run id -> the flow file it was started from (for resume commands).
     """
 
     flow: str
     runs: list[str] = field(default_factory=list)
     checked: int = 0
     problems: list[Problem] = field(default_factory=list)
+    flow_files: dict[str, str] = field(default_factory=dict)
+
+    def affected_runs(self) -> list[str]:
+        """Ids of the runs a damaged object belongs to or is used by, in numeric order."""
+        runs = set()
+        for problem in self.problems:
+            for referrer in problem.referrers:
+                parts = referrer.split(" ")[0].split("/")
+                if len(parts) >= 2 and parts[0] == self.flow:
+                    runs.add(parts[1])
+        return sorted(runs, key=lambda r: (not r.isdigit(), int(r) if r.isdigit() else 0, r))
+
+    def resume_command(self) -> str:
+        """The command that recomputes what was lost: resuming the newest affected run."""
+        runs = self.affected_runs()
+        if not runs:
+            return ""
+        run = runs[-1]
+        flow_file = self.flow_files.get(run) or "<flow file>"
+        return f"python {flow_file} resume --origin-run-id {run}"
 
     @property
     def remaining(self) -> list[Problem]:
@@ -172,6 +193,7 @@ def _check_run(
         store, f"{prefix}/run.json", RunRecord.from_json, "run record", pathspec, report
     )
     if record is not None:
+        report.flow_files[run_id] = record.flow_file
         for name, ref in record.parameters.items():
             _refer(blobs, blob_kinds, ref.sha, f"{pathspec} (parameter {name})", "parameter")
         if record.code_sha:
