@@ -106,19 +106,3 @@ def test_a_runner_killed_outright_shows_as_lost_then_resumes(run_flow):
     assert resumed.returncode == 0, resumed.output
     assert "resuming SlowFlow/1" in resumed.stderr
     assert _client_run(run_flow, "SlowFlow/2").status == "succeeded"
-
-
-def test_a_run_without_a_lease_is_lost_once_older_than_the_expiry(run_flow, monkeypatch):
-    # A run recorded by a flowkit without heartbeats (or whose runner died before its first
-    # renewal) is judged by its start time.
-    from flowkit.datastore.manifest import RunRecord
-
-    store = run_flow.store("OldFlow")
-    store.storage.check()
-    fresh = store.new_run(RunRecord("OldFlow", "", time.time(), "ada"))
-    old = store.new_run(RunRecord("OldFlow", "", time.time() - 3600, "ada"))
-    monkeypatch.setenv("FLOWKIT_HEARTBEAT_EXPIRY", "60")
-    assert _client_run(run_flow, f"OldFlow/{fresh}").status == "running"
-    assert _client_run(run_flow, f"OldFlow/{old}").status == "lost"
-    store.finish_run(old, "failed")
-    assert _client_run(run_flow, f"OldFlow/{old}").status == "failed"
