@@ -147,7 +147,14 @@ class DatastoreWriteError(DatastoreError):
 
 
 class ArtifactWriteError(DatastoreWriteError):
-    """A task could not store one of its artifacts; the message names it and its object."""
+    """A task could not store one of its artifacts; the message names it and its object.
+
+    ``str()`` is the message alone: a task records it as its failure, and the runner, which
+    reports that failure, gives its own advice.
+    """
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class RunNotFound(DatastoreError, KeyError):

@@ -452,8 +452,8 @@ def _artifact_write_failed(
             names = [name]
             break
     what = f"artifact {names[0]!r}" if len(names) == 1 else f"artifacts {', '.join(names)}"
-    # No hint: the task's failure is reported by the runner, which says what to do about it.
-    return ArtifactWriteError(f"cannot store {what}: {text}", url=url)
+    hint = exc.hint if isinstance(exc, DatastoreError) else ""
+    return ArtifactWriteError(f"cannot store {what}: {text}", url=url, hint=hint)
 
 
 def flow_names(storage: ByteStorage) -> list[str]:

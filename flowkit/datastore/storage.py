@@ -289,7 +289,7 @@ class ByteStorage:
             raise DatastoreWriteError(
                 f"cannot write {self.url(key)}: {exc.strerror or exc}",
                 url=self.url(key),
-                hint="free space on that disk or make the folder writable, then resume the run",
+                hint="free space on that disk, or make the folder writable",
             ) from exc
 
     def _not_found(self, key: str) -> ObjectNotFound:

@@ -49,7 +49,15 @@ def _say(message: str) -> None:
 
 
 class _StorageFailure(Exception):
-    """A write the run needs was refused; ``str()`` says what, of which task, and where."""
+    """A write the run needs was refused; ``str()`` says what, of which task, and where.
+
+    Attributes:
+        hint: The datastore's own advice (e.g. "check that the server is running"), if any.
+    """
+
+    def __init__(self, message: str, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.hint = cause.hint if isinstance(cause, FlowkitError) else ""
 
 
 def _reason(exc: BaseException) -> str:
@@ -286,10 +294,12 @@ class Runner:
             summary.stopped_by = f"datastore write error: {exc}"
             problem = self._record_end(summary, "failed", started)
             recorded = problem or "; the run is recorded as failed"
+            advice = exc.hint.rstrip(". ") or (
+                "make the datastore writable again (free space, permissions, the storage service)"
+            )
             raise RunStorageFailed(
                 f"run {self.graph.name}/{run_id} stopped: {exc}{stopped}{recorded}",
-                hint="make the datastore writable again (free space, permissions, the storage "
-                f"service), then resume with: python {self._flow_path} resume",
+                hint=f"{advice}; then resume with: python {self._flow_path} resume",
             ) from None
         except BaseException as exc:  # an error of ours or of a plugin: still record the run
             signals.stopping()
@@ -466,7 +476,8 @@ class Runner:
                 raise _StorageFailure(f"task {manifest.pathspec}: {exc.get('message')}") from None
             raise _StorageFailure(
                 f"could not commit task {manifest.pathspec} (its logs and manifest): "
-                f"{_reason(error)}"
+                f"{_reason(error)}",
+                error,
             ) from None
         if refused:
             summary.failed.append(manifest)
@@ -478,7 +489,7 @@ class Runner:
             write(manifest)
         except (DatastoreError, OSError) as exc:
             failure = f"could not store {what} {manifest.pathspec}: {_reason(exc)}"
-            raise _StorageFailure(failure) from None
+            raise _StorageFailure(failure, exc) from None
 
     def _failure(self, summary: RunSummary) -> RunFailed:
         first = summary.failed[0]

@@ -32,7 +32,7 @@ def _died_resume(store, origin: str, resume_step: str | None = None) -> str:
         code_sha=first.code_sha,
         flow_file=first.flow_file,
         origin_run_id=origin,
-        resume_step=resume_step,
+        **({"resume_step": resume_step} if resume_step else {}),
     )
     return store.new_run(record)
 
