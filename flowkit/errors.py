@@ -180,6 +180,30 @@ class EndpointUnreachable(DatastoreUnavailable):
     """The storage server did not answer, even after retrying."""
 
 
+class DatastoreWriteError(DatastoreError):
+    """An object could not be stored: disk full, permission denied, read-only or unreachable
+    storage.
+
+    Attributes:
+        url: The object that could not be written.
+    """
+
+    def __init__(self, message: str, *, url: str = "", hint: str = "", location: str = "") -> None:
+        super().__init__(message, hint=hint, location=location)
+        self.url = url
+
+
+class ArtifactWriteError(DatastoreWriteError):
+    """A task could not store one of its artifacts; the message names it and its object.
+
+    ``str()`` is the message alone: a task records it as its failure, and the runner, which
+    reports that failure, gives its own advice.
+    """
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class RunNotFound(DatastoreError, KeyError):
     """A run, step or task that was asked for does not exist."""
 
@@ -196,10 +220,25 @@ class RunFailed(FlowkitError):
 
 
 class RunKilled(FlowkitError):
-    """A run was interrupted by the user."""
+    """A run was interrupted by the user (Ctrl-C) or stopped by a signal.
+
+    The exit code follows the shell's convention, 128 + the signal's number: 130 for SIGINT
+    (the default), 143 for SIGTERM, 129 for SIGHUP.
+    """
 
     exit_code = 130
     headline = "run interrupted"
+
+    def __init__(self, message: str, *, hint: str = "", signal_number: int = 2) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = 128 + signal_number
+
+
+class RunStorageFailed(RunFailed):
+    """The datastore refused a write the run needed; the run stopped and (if it could still be
+    written) was recorded as failed."""
+
+    headline = "run stopped: datastore write failed"
 
 
 class ConfigError(FlowkitError):

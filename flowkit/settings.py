@@ -61,6 +61,11 @@ class Settings:
             compute environment's instance role.
         batch_poll_interval: Longest wait, in seconds, between two checks of Batch job states
             (checks start every second and slow down to this while nothing changes).
+        heartbeat_interval: Seconds between two renewals of a running run's lease (one small
+            write to the run's record area each time).
+        heartbeat_expiry: Seconds a lease stays valid after a renewal: a run whose runner has
+            not renewed it for that long is shown as ``lost``. Also how long a run that has no
+            lease at all (recorded by an older flowkit) counts as running after its start.
     """
 
     datastore_root: str | None = None
@@ -78,6 +83,8 @@ class Settings:
     batch_image: str | None = None
     batch_job_role: str | None = None
     batch_poll_interval: float = 10.0
+    heartbeat_interval: float = 5.0
+    heartbeat_expiry: float = 60.0
 
     def __post_init__(self) -> None:
         if self.s3_conditional_writes not in _CONDITIONAL_WRITES:
@@ -90,6 +97,14 @@ class Settings:
                 f"s3_max_attempts ({self.s3_max_attempts}) and s3_timeout ({self.s3_timeout}) "
                 "must be positive",
                 hint="set FLOWKIT_S3_MAX_ATTEMPTS to 1 or more and FLOWKIT_S3_TIMEOUT above 0",
+            )
+        # A lease must outlive a few missed renewals, or a busy runner would flicker to "lost".
+        if self.heartbeat_interval <= 0 or self.heartbeat_expiry < 2 * self.heartbeat_interval:
+            raise ConfigError(
+                f"heartbeat_interval ({self.heartbeat_interval}) must be positive and "
+                f"heartbeat_expiry ({self.heartbeat_expiry}) at least twice as long",
+                hint="set FLOWKIT_HEARTBEAT_INTERVAL and FLOWKIT_HEARTBEAT_EXPIRY accordingly "
+                "(defaults: 5 and 60 seconds)",
             )
 
     def with_overrides(self, **values: Any) -> Settings:

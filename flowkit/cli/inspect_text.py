@@ -84,7 +84,9 @@ def echo_run(run: Run) -> None:
     rows = [
         (
             s.step,
-            len(s.tasks) if not s.failed else f"{len(s.tasks)} ({s.failed} failed)",
+            len(s.tasks)
+            if not s.failed
+            else f"{len(s.tasks)} ({s.failed} {'stopped' if s.status == 'killed' else 'failed'})",
             s.status,
             fmt_time(when(s.started_at)),
             fmt_duration(s.duration),

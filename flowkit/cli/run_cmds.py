@@ -71,6 +71,8 @@ def _runner(
         user=settings.user,
         decorators=decorators,
         with_specs=with_specs,
+        heartbeat_interval=settings.heartbeat_interval,
+        heartbeat_expiry=settings.heartbeat_expiry,
     )
 
 

@@ -73,6 +73,10 @@ class ClientContext:
             self._flows[key] = FlowDatastore(storage, flow_name)
         return self._flows[key]
 
+    def heartbeat_expiry(self) -> float:
+        """Seconds after its start that a run without a lease still counts as running."""
+        return load_settings().heartbeat_expiry
+
     def user(self) -> str:
         """Who is using the client, recorded with tag changes."""
         return load_settings().user

@@ -228,7 +228,7 @@ def run_row(run: Run) -> dict[str, Any]:
     record = run._current
     row: dict[str, Any] = {
         "run_id": record.run_id,
-        "status": record.status,
+        "status": run.status,
         "created_at": record.created_at,
         "finished_at": record.finished_at,
         "duration_s": run.duration,

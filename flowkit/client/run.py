@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import time
 import warnings
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -112,6 +113,23 @@ class Run(ClientObject):
             self._record = self._store.run_record(self._record.run_id)
         return self._record
 
+    def _last_sign_of_life(self) -> float | None:
+        """For a run without an end record: when its lease runs out, or ``None`` while valid.
+
+        Returns:
+            ``None`` while the run counts as running; otherwise the moment it was last known
+            alive (its last lease renewal, or its start when it has no lease).
+        """
+        record = self._current
+        if record.status != "running":
+            return None
+        lease = self._store.read_lease(record.run_id)
+        if lease is not None:
+            return lease.renewed_at if time.time() > lease.expires_at else None
+        # No lease: recorded by a flowkit without heartbeats, or its runner died at once.
+        expiry = self._context.heartbeat_expiry()
+        return record.created_at if time.time() > record.created_at + expiry else None
+
     # -- record --------------------------------------------------------------------------
 
     @property
@@ -123,13 +141,22 @@ class Run(ClientObject):
 
     @property
     def status(self) -> str:
-        """``"running"``, ``"succeeded"``, ``"failed"`` or ``"killed"``."""
-        return self._current.status
+        """``"running"``, ``"succeeded"``, ``"failed"``, ``"killed"`` or ``"lost"``.
+
+        ``"lost"``: the run has no end record and its runner stopped renewing its lease
+        (killed with SIGKILL, out of memory, the machine went down). It is a reader's verdict:
+        a runner that was only suspended (a laptop asleep) renews the lease when it wakes up and
+        the run reads as running again. A lost run can be resumed like any other.
+        """
+        status = self._current.status
+        if status == "running" and self._last_sign_of_life() is not None:
+            return "lost"
+        return status
 
     @property
     def finished(self) -> bool:
-        """Whether the run has ended (successfully or not)."""
-        return self._current.status != "running"
+        """Whether the run has ended (successfully or not), or is lost."""
+        return self.status != "running"
 
     @property
     def successful(self) -> bool:
@@ -145,14 +172,19 @@ class Run(ClientObject):
 
     @property
     def finished_at(self) -> datetime | None:
-        """When the run ended; ``None`` while it runs."""
-        return when(self._current.finished_at)
+        """When the run ended (for a lost run, when it was last known alive); ``None`` while
+        it runs."""
+        return when(self._end_time())
 
     @property
     def duration(self) -> float | None:
         """Seconds from start to end; ``None`` while it runs."""
-        end = self._current.finished_at
+        end = self._end_time()
         return None if end is None else max(0.0, end - self._record.created_at)
+
+    def _end_time(self) -> float | None:
+        end = self._current.finished_at
+        return end if end is not None else self._last_sign_of_life()
 
     @property
     def user(self) -> str:
@@ -308,7 +340,8 @@ class Run(ClientObject):
         manifests, damaged = self._store.read_manifests(self._record.run_id)
         for error in damaged:
             warnings.warn(error.message, UnreadableRecordWarning, stacklevel=2)
-        return summarize_steps(manifests, self._record.parameters)
+        running = self.status == "running"
+        return summarize_steps(manifests, self._record.parameters, running=running)
 
     # -- views ---------------------------------------------------------------------------
 
@@ -319,7 +352,7 @@ class Run(ClientObject):
             "pathspec": self.pathspec,
             "flow": record.flow,
             "run_id": record.run_id,
-            "status": record.status,
+            "status": self.status,
             "created_at": self.created_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "duration": None if self.duration is None else round(self.duration, 6),
@@ -349,7 +382,7 @@ class Run(ClientObject):
     def _repr_html_(self) -> str:
         record = self._current
         fields = [
-            ("status", record.status),
+            ("status", self.status),
             ("started", fmt_time(self.created_at)),
             ("finished", fmt_time(self.finished_at)),
             ("duration", fmt_duration(self.duration)),

@@ -22,21 +22,34 @@ class StepSummary:
         step: The step name.
         tasks: The finished tasks, in foreach order.
         produced: Artifact name -> (type, total size over the tasks) of what the step produced.
+        complete: Whether every split of the step's foreach has a finished task (always true
+            outside a foreach).
+        running: Whether the run is still running (its missing tasks may yet finish).
     """
 
     step: str
     tasks: list[TaskManifest] = field(default_factory=list)
     produced: dict[str, tuple[str, int]] = field(default_factory=dict)
+    complete: bool = True
+    running: bool = False
 
     @property
     def failed(self) -> int:
-        """How many tasks failed."""
+        """How many tasks failed (stopped ones included)."""
         return sum(1 for m in self.tasks if m.status != "succeeded")
 
     @property
     def status(self) -> str:
-        """``"failed"`` when a task failed, else ``"succeeded"``."""
-        return "failed" if self.failed else "succeeded"
+        """``"failed"`` when a task failed, ``"killed"`` when tasks were only stopped by an
+        interrupted run, ``"running"`` or ``"incomplete"`` when some splits have no finished
+        task (while the run runs, or for good), else ``"succeeded"``."""
+        failures = [m for m in self.tasks if m.status != "succeeded"]
+        if failures:
+            stopped = all((m.exception or {}).get("type") == "Killed" for m in failures)
+            return "killed" if stopped else "failed"
+        if not self.complete:
+            return "running" if self.running else "incomplete"
+        return "succeeded"
 
     @property
     def started_at(self) -> float:
@@ -55,13 +68,14 @@ class StepSummary:
 
 
 def summarize_steps(
-    manifests: list[TaskManifest], parameters: Collection[str] = ()
+    manifests: list[TaskManifest], parameters: Collection[str] = (), *, running: bool = False
 ) -> list[StepSummary]:
     """Group a run's manifests by step, in the order the steps started.
 
     Args:
         manifests: The latest manifest of every finished task of one run.
         parameters: Names of the run's parameters, never counted as produced by a step.
+        running: Whether the run is still running.
     """
     by_path = {m.pathspec: m for m in manifests}
     steps: dict[str, StepSummary] = {}
@@ -76,7 +90,23 @@ def summarize_steps(
             summary.produced[name] = (type_name, size + ref.size)
     for summary in steps.values():
         summary.tasks.sort(key=task_order)
+        summary.complete = _every_split_present(summary.tasks)
+        summary.running = running
     return list(steps.values())
+
+
+def _every_split_present(tasks: list[TaskManifest]) -> bool:
+    """Whether, at every foreach level, each group of splits seen has all its indexes."""
+    depth = min((len(m.foreach_stack) for m in tasks), default=0)
+    for level in range(depth):
+        groups: dict[tuple[int, ...], tuple[int, set[int]]] = {}
+        for m in tasks:
+            frame = m.foreach_stack[level]
+            outer = tuple(f.index for f in m.foreach_stack[:level])
+            groups.setdefault(outer, (frame.num_splits, set()))[1].add(frame.index)
+        if any(len(seen) < count for count, seen in groups.values()):
+            return False
+    return True
 
 
 def task_order(manifest: TaskManifest) -> tuple[tuple[int, ...], bool, int, str]:

@@ -5,6 +5,7 @@ Layout under the storage root::
     {flow}/data/{sha[:2]}/{sha}                                   artifact blobs (deduplicated)
     {flow}/runs/{run_id}/run.json                                 start record; claims the id
     {flow}/runs/{run_id}/end.json                                 end record
+    {flow}/runs/{run_id}/heartbeat.json                           lease of a running run
     {flow}/runs/{run_id}/{step}/{task_id}/{attempt}.manifest.json commit point of a task attempt
     {flow}/runs/{run_id}/{step}/{task_id}/{attempt}.{stream}      non-empty logs
     {flow}/latest                                                 hint: highest run id allocated
@@ -12,7 +13,8 @@ Layout under the storage root::
     {flow}/quarantine/{key}.{time}-{token}                        damaged objects set aside
 
 Nothing here is ever updated in place except the ``latest`` hint, which readers only trust as a
-starting point. That is what lets several runners share one datastore without a lock.
+starting point, and a running run's lease, which only its own runner writes. That is what lets
+several runners share one datastore without a lock.
 
 Records are validated when read: a damaged one raises :class:`~flowkit.errors.CorruptRecord`
 naming its file, and listings (:meth:`FlowDatastore.read_manifests`) set it aside and carry on.
@@ -22,23 +24,29 @@ A damaged object is moved under ``quarantine/`` (by a read that finds a corrupt 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import secrets
+import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flowkit.datastore.content import ContentStore
 from flowkit.datastore.manifest import ArtifactRef, RunEnd, RunRecord, RunStatus, TaskManifest
-from flowkit.datastore.serialize import deserialize, serialize
+from flowkit.datastore.serialize import SerializedArtifact, deserialize, serialize
 from flowkit.datastore.storage import ByteStorage
 from flowkit.datastore.tags import TagLog
 from flowkit.errors import (
+    ArtifactWriteError,
     BrokenArtifact,
     CorruptObject,
     CorruptRecord,
     DatastoreError,
+    DatastoreWriteError,
     ObjectNotFound,
     RunNotFound,
 )
@@ -49,6 +57,25 @@ _FINAL_STATUSES = ("succeeded", "failed", "killed")
 _MAX_RUN_DIGITS = 15
 # How far a damaged artifact is traced back through parent tasks to the one that produced it.
 _MAX_PRODUCER_HOPS = 10_000
+_LEASE_NAME = "heartbeat.json"
+
+
+@dataclass(frozen=True)
+class RunLease:
+    """A running run's sign of life, renewed by its runner every few seconds.
+
+    Attributes:
+        renewed_at: When the runner last renewed it (the runner's clock, seconds since the epoch).
+        expires_at: Until when the runner vouches that the run is alive; past this moment
+            without a renewal (and without an end record) the run is ``lost``.
+        host: The machine the runner runs on.
+        pid: The runner's process id on that machine.
+    """
+
+    renewed_at: float
+    expires_at: float
+    host: str = ""
+    pid: int = 0
 
 
 class FlowDatastore:
@@ -203,6 +230,39 @@ class FlowDatastore:
         if not self.storage.exists(self._run_key(run_id)):
             raise self._run_not_found(run_id)
         self.tags.record(run_id, add=add, remove=remove, user=user)
+
+    def renew_lease(self, run_id: str, expiry: float) -> RunLease:
+        """Write (or overwrite) the run's lease, valid for ``expiry`` seconds from now.
+
+        Only the run's own runner calls this, so the object has a single writer.
+
+        Raises:
+            DatastoreError: The lease could not be written.
+        """
+        now = time.time()
+        lease = RunLease(now, now + expiry, socket.gethostname(), os.getpid())
+        body = json.dumps(lease.__dict__, sort_keys=True, separators=(",", ":")).encode()
+        self.storage.write(f"{self._run_prefix(run_id)}/{_LEASE_NAME}", body)
+        return lease
+
+    def read_lease(self, run_id: str) -> RunLease | None:
+        """Return the run's lease, or ``None`` when it has none (or none that can be read).
+
+        Runs recorded by a flowkit older than leases have none; so does a run whose runner died
+        between writing its start record and its first lease.
+        """
+        try:
+            raw = json.loads(self.storage.read(f"{self._run_prefix(run_id)}/{_LEASE_NAME}"))
+            return RunLease(
+                float(raw["renewed_at"]),
+                float(raw["expires_at"]),
+                str(raw.get("host", "")),
+                int(raw.get("pid", 0)),
+            )
+        except ObjectNotFound:
+            return None
+        except (ValueError, TypeError, KeyError):  # torn or foreign: as good as no lease
+            return None
 
     # -- tasks -----------------------------------------------------------------------------
 
@@ -364,7 +424,10 @@ class FlowDatastore:
             UnpicklableArtifact: A value cannot be serialized; the message names it.
         """
         serialized = {name: serialize(value, name) for name, value in values.items()}
-        shas = self.content.put_many([s.parts for s in serialized.values()])
+        try:
+            shas = self.content.put_many([s.parts for s in serialized.values()])
+        except (DatastoreError, OSError) as exc:
+            raise _artifact_write_failed(serialized, exc) from exc
         return {
             name: ArtifactRef(sha=sha, type=s.type_name, size=s.size)
             for (name, s), sha in zip(serialized.items(), shas, strict=True)
@@ -539,6 +602,25 @@ class FlowDatastore:
             else f"no run of {self.flow_name} is recorded in {self.storage.root} yet"
         )
         return RunNotFound(f"the run {self.flow_name}/{run_id} does not exist", hint=hint)
+
+
+def _artifact_write_failed(
+    serialized: Mapping[str, SerializedArtifact], exc: BaseException
+) -> ArtifactWriteError:
+    """Name the artifact whose blob could not be stored (found by its digest in the message)."""
+    text = exc.message if isinstance(exc, DatastoreError) else str(exc)
+    url = exc.url if isinstance(exc, DatastoreWriteError) else ""
+    names = list(serialized)
+    for name, value in serialized.items():
+        digest = hashlib.sha256()
+        for part in value.parts:
+            digest.update(part)
+        if digest.hexdigest() in text:
+            names = [name]
+            break
+    what = f"artifact {names[0]!r}" if len(names) == 1 else f"artifacts {', '.join(names)}"
+    hint = exc.hint if isinstance(exc, DatastoreError) else ""
+    return ArtifactWriteError(f"cannot store {what}: {text}", url=url, hint=hint)
 
 
 def flow_names(storage: ByteStorage) -> list[str]:

@@ -189,6 +189,7 @@ class RunRecord:
         code_sha: Blob name of the code snapshot, if one was stored.
         flow_file: Path of the flow file the run was started from.
         origin_run_id: The run this one resumed, if any.
+        resume_step: The step a resume was asked to re-run from (``resume STEP``), if any.
         status: ``"running"`` until the end part is written.
         finished_at: End time, ``None`` while running.
         summary: Free-form totals written at the end.
@@ -204,6 +205,7 @@ class RunRecord:
     code_sha: str | None = None
     flow_file: str = ""
     origin_run_id: str | None = None
+    resume_step: str | None = None
     status: RunStatus = "running"
     finished_at: float | None = None
     summary: dict[str, Any] = field(default_factory=dict)

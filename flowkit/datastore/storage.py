@@ -16,15 +16,15 @@ import builtins
 import os
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 import fsspec
 
 from flowkit.datastore.backend import RemoteBackend, open_backend, read_exactly
-from flowkit.errors import DatastoreError, ObjectNotFound
+from flowkit.errors import DatastoreError, DatastoreWriteError, ObjectNotFound
 
 if TYPE_CHECKING:
     from flowkit.settings import Settings
@@ -128,7 +128,8 @@ class ByteStorage:
         # Converting up front makes a bad part fail before anything is written.
         views = [memoryview(part).cast("B") for part in raw]
         if self._remote is None:
-            return _write_local(path, views, exclusive)
+            with self._local_write_errors(key):
+                return _write_local(path, views, exclusive)
         with self._remote.errors(self.url(key)):
             return self._remote.write(path, views, exclusive)
 
@@ -147,7 +148,8 @@ class ByteStorage:
         raw = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
         views = [memoryview(part).cast("B") for part in raw]
         if self._remote is None:
-            return not os.path.isfile(path) and _write_local(path, views, exclusive=False)
+            with self._local_write_errors(key):
+                return not os.path.isfile(path) and _write_local(path, views, exclusive=False)
         with self._remote.errors(self.url(key)):
             return self._remote.write_new(path, views)
 
@@ -297,6 +299,18 @@ class ByteStorage:
                 "without empty, '.' or '..' parts"
             )
         return f"{self._base}/{key}"
+
+    @contextmanager
+    def _local_write_errors(self, key: str) -> Iterator[None]:
+        # A failed write() carries no file name (ENOSPC, EFBIG): name the object here.
+        try:
+            yield
+        except OSError as exc:
+            raise DatastoreWriteError(
+                f"cannot write {self.url(key)}: {exc.strerror or exc}",
+                url=self.url(key),
+                hint="free space on that disk, or make the folder writable",
+            ) from exc
 
     def _not_found(self, key: str) -> ObjectNotFound:
         return ObjectNotFound(f"no object is stored at {self.url(key)}")

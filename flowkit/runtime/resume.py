@@ -7,6 +7,11 @@ resume then recomputes it), its manifest is readable, and it would receive exact
 the origin task received (its parents are clones of the origin task's parents). Cloning
 copies the manifest only: the artifacts are the same blobs, nothing is re-serialized and no
 process is started.
+
+When the origin run has no task at all for an identity (it was itself a resume that died before
+getting there), the origin's own origin is asked, and so on up the chain: resuming a resume that
+was killed before it committed anything still clones what the first run had. Steps a run of the
+chain was told to re-run (``resume STEP``) are never taken from the runs before it.
 """
 
 from __future__ import annotations
@@ -118,44 +123,91 @@ class ResumePlan:
             )
         self.graph = graph
         self.origin = origin
+        self.from_step = from_step
         self.forced = graph.descendants(from_step) if from_step else set()
         self._by_identity: dict[_Identity, TaskManifest] = {}
+        # Clone pathspec -> the pathspec it was cloned from, over the whole chain: two tasks
+        # that trace back to one producer hold the same artifacts.
+        self._cloned_from: dict[str, str] = {}
         # A task whose manifest is damaged is simply not cloned: it runs again.
-        manifests, _damaged = store.read_manifests(origin.run_id)
-        candidates = [m for m in manifests if m.status == "succeeded" and m.step not in self.forced]
-        # One batched existence check for every blob (a listing per blob folder on S3), so a
-        # resume of thousands of tasks does not pay a request per artifact.
-        stored = store.content.exists_many(
-            {ref.sha for m in candidates for ref in m.artifacts.values()}
-        )
-        for manifest in candidates:
-            if all(ref.sha in stored for ref in manifest.artifacts.values()):
-                self._by_identity[_identity(manifest.step, manifest)] = manifest
+        own, _damaged = store.read_manifests(origin.run_id)
+        for manifest in own:
+            self._note_clone(manifest)
+        for manifest in _clonable(store, own, self.forced):
+            self._by_identity[_identity(manifest.step, manifest)] = manifest
         self._check_fits()
+        self._follow_chain(store, origin, {_identity(m.step, m) for m in own})
+
+    def _note_clone(self, manifest: TaskManifest) -> None:
+        if manifest.origin_pathspec:
+            self._cloned_from[manifest.pathspec] = manifest.origin_pathspec
+
+    def _follow_chain(self, store: FlowDatastore, origin: RunRecord, seen: set[_Identity]) -> None:
+        """Add tasks of the origin's own origins for identities the origin has no task for."""
+        excluded = set(self.forced)
+        visited = {origin.run_id}
+        newer = origin
+        while newer.origin_run_id and newer.status != "succeeded":
+            if newer.resume_step in self.graph:
+                excluded |= self.graph.descendants(str(newer.resume_step))
+            if newer.origin_run_id in visited:
+                return  # a hand-made cycle: stop rather than loop
+            try:
+                older = store.run_record(newer.origin_run_id)
+            except RunNotFound:
+                return
+            visited.add(older.run_id)
+            found, _damaged = store.read_manifests(older.run_id)
+            for manifest in found:
+                self._note_clone(manifest)
+            fresh = []
+            for manifest in found:
+                identity = _identity(manifest.step, manifest)
+                if identity not in seen:
+                    seen.add(identity)
+                    fresh.append(manifest)
+            for manifest in _clonable(store, fresh, excluded):
+                if self._fits(manifest) is None:
+                    self._by_identity[_identity(manifest.step, manifest)] = manifest
+            newer = older
+
+    def _source(self, pathspec: str) -> str:
+        """The task that first produced what ``pathspec`` holds (itself unless it is a clone)."""
+        hops = 0
+        while pathspec in self._cloned_from and hops < 10_000:
+            pathspec, hops = self._cloned_from[pathspec], hops + 1
+        return pathspec
 
     def _check_fits(self) -> None:
         for manifest in self._by_identity.values():
-            node = self.graph.steps.get(manifest.step)
-            if node is None:
-                continue  # a step that no longer exists is simply never cloned
-            if node.kind == "switch":
-                fits = len(manifest.next_steps) == 1 and manifest.next_steps[0] in node.out
-            elif node.kind == "end":
-                fits = not manifest.next_steps
-            else:
-                fits = manifest.next_steps == node.out and (
-                    (manifest.foreach_count is not None) == (node.kind == "foreach")
-                )
-            if not fits:
-                went = ", ".join(manifest.next_steps) or "nowhere"
-                now = ", ".join(node.out) or "nowhere (end)"
-                raise ResumeError(
-                    f"step {node.name!r} changed since run {self.origin.pathspec}: its task "
-                    f"{manifest.pathspec} went to {went}, but the step now leads to {now}",
-                    hint=f"re-run from that step with: resume {node.name} "
-                    f"--origin-run-id {self.origin.run_id}, or start a fresh run",
-                    location=node.location,
-                )
+            misfit = self._fits(manifest)
+            if misfit is not None:
+                raise misfit
+
+    def _fits(self, manifest: TaskManifest) -> ResumeError | None:
+        """``None`` when ``manifest`` fits the current graph, else the error that says why."""
+        node = self.graph.steps.get(manifest.step)
+        if node is None:
+            return None  # a step that no longer exists is simply never cloned
+        if node.kind == "switch":
+            fits = len(manifest.next_steps) == 1 and manifest.next_steps[0] in node.out
+        elif node.kind == "end":
+            fits = not manifest.next_steps
+        else:
+            fits = manifest.next_steps == node.out and (
+                (manifest.foreach_count is not None) == (node.kind == "foreach")
+            )
+        if fits:
+            return None
+        went = ", ".join(manifest.next_steps) or "nowhere"
+        now = ", ".join(node.out) or "nowhere (end)"
+        return ResumeError(
+            f"step {node.name!r} changed since run {self.origin.pathspec}: its task "
+            f"{manifest.pathspec} went to {went}, but the step now leads to {now}",
+            hint=f"re-run from that step with: resume {node.name} "
+            f"--origin-run-id {self.origin.run_id}, or start a fresh run",
+            location=node.location,
+        )
 
     def origin_for(self, spec: TaskSpec) -> TaskManifest | None:
         """The origin task to clone for ``spec``, or None when ``spec`` must run."""
@@ -164,8 +216,8 @@ class ResumePlan:
         origin = self._by_identity.get(_identity(spec.step, spec))
         if origin is None:
             return None
-        sources = sorted(p.origin_pathspec or "" for p in spec.parents)
-        if sources != sorted(origin.parents):
+        sources = sorted(self._source(p.origin_pathspec or "") for p in spec.parents)
+        if sources != sorted(self._source(p) for p in origin.parents):
             return None  # its inputs were recomputed: it must run again
         return origin
 
@@ -194,3 +246,18 @@ class ResumePlan:
             origin_pathspec=origin.pathspec,
             extra=extra,
         )
+
+
+def _clonable(
+    store: FlowDatastore, manifests: list[TaskManifest], excluded: set[str]
+) -> list[TaskManifest]:
+    """The succeeded tasks outside ``excluded`` steps whose artifact blobs are all still stored.
+
+    One batched existence check for every blob (a listing per blob folder on S3), so a resume of
+    thousands of tasks does not pay a request per artifact.
+    """
+    candidates = [m for m in manifests if m.status == "succeeded" and m.step not in excluded]
+    stored = store.content.exists_many(
+        {ref.sha for m in candidates for ref in m.artifacts.values()}
+    )
+    return [m for m in candidates if all(r.sha in stored for r in m.artifacts.values())]

@@ -15,12 +15,22 @@ from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import ArtifactRef, RunRecord, TaskManifest
 from flowkit.decorators.base import StepDecorator
 from flowkit.dsl.flowspec import FlowSpec
-from flowkit.errors import RunFailed, RunKilled
+from flowkit.errors import (
+    ArtifactWriteError,
+    DatastoreError,
+    DatastoreWriteError,
+    FlowkitError,
+    RunFailed,
+    RunKilled,
+    RunStorageFailed,
+)
 from flowkit.graph.model import FlowGraph
 from flowkit.graph.parser import display_path
 from flowkit.registry import registry
 from flowkit.runtime.commit import commit_task
 from flowkit.runtime.executor import TaskOutcome
+from flowkit.runtime.heartbeat import Heartbeat
+from flowkit.runtime.interrupts import Interrupted, RunSignals, signal_name
 from flowkit.runtime.local import ForkExecutor, ProcessExecutor
 from flowkit.runtime.policy import FailurePolicy
 from flowkit.runtime.pool import LOCAL, ExecutorPool
@@ -29,10 +39,29 @@ from flowkit.runtime.scheduler import Scheduler
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
 
+#: Failures a task reports when the datastore refused its results: they stop the whole run.
+_WRITE_FAILURES = (ArtifactWriteError.__name__, DatastoreWriteError.__name__)
+
 
 def _say(message: str) -> None:
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+class _StorageFailure(Exception):
+    """A write the run needs was refused; ``str()`` says what, of which task, and where.
+
+    Attributes:
+        hint: The datastore's own advice (e.g. "check that the server is running"), if any.
+    """
+
+    def __init__(self, message: str, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.hint = cause.hint if isinstance(cause, FlowkitError) else ""
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, FlowkitError) else str(exc)
 
 
 @dataclass
@@ -46,16 +75,20 @@ class RunSummary:
     retries: int = 0
     failed: list[TaskManifest] = field(default_factory=list)
     seconds: float = 0.0
+    stopped_by: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form, for the run's end record."""
-        return {
+        totals: dict[str, Any] = {
             "tasks_ran": self.ran,
             "tasks_cloned": self.cloned,
             "retries": self.retries,
             "failed_tasks": [m.pathspec for m in self.failed],
             "seconds": round(self.seconds, 3),
         }
+        if self.stopped_by:
+            totals["stopped_by"] = self.stopped_by
+        return totals
 
 
 def _short(value: Any) -> str:
@@ -78,6 +111,8 @@ class Runner:
         user: Who started the run.
         decorators: Each step's decorators (declared and ``--with``), already validated.
         with_specs: The ``--with`` values, passed on to tasks started in fresh interpreters.
+        heartbeat_interval: Seconds between two renewals of the run's lease.
+        heartbeat_expiry: Seconds a renewal keeps the run from being shown as ``lost``.
     """
 
     def __init__(
@@ -94,6 +129,8 @@ class Runner:
         user: str = "",
         decorators: dict[str, list[StepDecorator]] | None = None,
         with_specs: tuple[str, ...] = (),
+        heartbeat_interval: float = 5.0,
+        heartbeat_expiry: float = 60.0,
     ) -> None:
         self.flow_cls = flow_cls
         self.graph = graph
@@ -106,6 +143,8 @@ class Runner:
         self.user = user
         self.decorators = decorators or {}
         self.with_specs = with_specs
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_expiry = heartbeat_expiry
 
     def _snapshot(self) -> str:
         snapshot = build_snapshot(self.flow_file, warn_mb=self.snapshot_warn_mb)
@@ -118,9 +157,22 @@ class Runner:
         refs: dict[str, ArtifactRef],
         printable: dict[str, str],
         origin_run_id: str | None = None,
+        resume_step: str | None = None,
     ) -> str:
         """Store the code snapshot and the run's start record; return the new run id."""
-        record = RunRecord(
+        return self.store.new_run(
+            self._start_record(refs, printable, origin_run_id, resume_step, self._snapshot())
+        )
+
+    def _start_record(
+        self,
+        refs: dict[str, ArtifactRef],
+        printable: dict[str, str],
+        origin_run_id: str | None,
+        resume_step: str | None,
+        code_sha: str,
+    ) -> RunRecord:
+        return RunRecord(
             flow=self.graph.name,
             run_id="",
             created_at=time.time(),
@@ -128,23 +180,27 @@ class Runner:
             tags=sorted(set(self.tags)),
             parameters=refs,
             parameter_values=printable,
-            code_sha=self._snapshot(),
+            code_sha=code_sha,
             flow_file=str(self.flow_file),
             origin_run_id=origin_run_id,
+            resume_step=resume_step,
         )
-        return self.store.new_run(record)
 
     def run(self, params: dict[str, Any]) -> RunSummary:
         """Run the flow from start to end.
 
         Raises:
             RunFailed: A task failed (the run is recorded as failed).
-            RunKilled: The user interrupted the run (recorded as killed).
+            RunStorageFailed: The datastore refused a write (recorded as failed if it could be).
+            RunKilled: Ctrl-C, SIGTERM or SIGHUP stopped the run (recorded as killed).
         """
         self.preflight()
         refs = self.store.save_artifacts(params) if params else {}
-        run_id = self.create_run(refs, {k: _short(v) for k, v in params.items()})
-        return self._execute(run_id, refs, None)
+        printable = {k: _short(v) for k, v in params.items()}
+        record = self._start_record(refs, printable, None, None, self._snapshot())
+        # From the start record on, a signal is noted and acted on by the main loop.
+        with RunSignals() as signals:
+            return self._execute(self.store.new_run(record), refs, None, signals)
 
     def resume(self, plan: ResumePlan) -> RunSummary:
         """Run the flow again, cloning the origin run's tasks that ``plan`` allows.
@@ -153,65 +209,115 @@ class Runner:
         """
         self.preflight()
         origin = plan.origin
-        run_id = self.create_run(origin.parameters, origin.parameter_values, origin.run_id)
-        return self._execute(run_id, dict(origin.parameters), plan)
+        record = self._start_record(
+            origin.parameters,
+            origin.parameter_values,
+            origin.run_id,
+            plan.from_step,
+            self._snapshot(),
+        )
+        with RunSignals() as signals:
+            return self._execute(self.store.new_run(record), dict(origin.parameters), plan, signals)
 
     def _execute(
-        self, run_id: str, refs: dict[str, ArtifactRef], plan: ResumePlan | None
+        self,
+        run_id: str,
+        refs: dict[str, ArtifactRef],
+        plan: ResumePlan | None,
+        signals: RunSignals,
     ) -> RunSummary:
         started = time.monotonic()
-        root = self.store.storage.root.removeprefix("file://")
-        origin = f", resuming {plan.origin.pathspec}" if plan else ""
-        _say(f"Run {self.graph.name}/{run_id} started{origin} (datastore: {root})")
-        ctx = RunContext(
-            self.flow_cls,
-            self.graph,
-            self.store,
-            run_id,
-            user=self.user,
-            tags=self.tags,
-            origin_run_id=plan.origin.run_id if plan else None,
-            flow_file=self.flow_file,
-            decorators=self.decorators,
-            with_specs=self.with_specs,
-        )
-        scheduler = Scheduler(self.graph, refs)
         summary = RunSummary(run_id)
-        executor = ExecutorPool(
-            self.executor_cls(ctx),
-            self.max_workers,
-            self._executor_name,
-            lambda name: registry().get("executor", name)(ctx),
-        )
-        for step, decorators in self.decorators.items():
-            for deco in decorators:
-                deco.runtime_init(
-                    step,
-                    lambda text: _say(f"flowkit: warning: {text}"),
-                    executor=self._executor_name(step),
-                )
-        try:
-            self._loop(
-                executor, scheduler, deque(scheduler.start()), summary, plan, FailurePolicy(ctx)
+        heartbeat = Heartbeat(self.store, run_id, self.heartbeat_interval, self.heartbeat_expiry)
+        executor: ExecutorPool | None = None
+        try:  # from here on, whatever happens is recorded in the run's end record
+            heartbeat.beat()
+            root = self.store.storage.root.removeprefix("file://")
+            origin = f", resuming {plan.origin.pathspec}" if plan else ""
+            _say(f"Run {self.graph.name}/{run_id} started{origin} (datastore: {root})")
+            ctx = RunContext(
+                self.flow_cls,
+                self.graph,
+                self.store,
+                run_id,
+                user=self.user,
+                tags=self.tags,
+                origin_run_id=plan.origin.run_id if plan else None,
+                flow_file=self.flow_file,
+                decorators=self.decorators,
+                with_specs=self.with_specs,
             )
-        except KeyboardInterrupt:
-            for outcome in executor.cancel_all():
-                self._commit(outcome)
-            summary.status = "killed"
-            summary.seconds = time.monotonic() - started
-            self.store.finish_run(run_id, "killed", summary=summary.as_dict())
+            scheduler = Scheduler(self.graph, refs)
+            executor = ExecutorPool(
+                self.executor_cls(ctx),
+                self.max_workers,
+                self._executor_name,
+                lambda name: registry().get("executor", name)(ctx),
+            )
+            for step, decorators in self.decorators.items():
+                for deco in decorators:
+                    deco.runtime_init(
+                        step,
+                        lambda text: _say(f"flowkit: warning: {text}"),
+                        executor=self._executor_name(step),
+                    )
+            self._loop(
+                executor,
+                scheduler,
+                deque(scheduler.start()),
+                summary,
+                plan,
+                FailurePolicy(ctx),
+                heartbeat,
+                signals,
+            )
+            signals.check()  # a signal that came during the last pass still stops the run
+            signals.stopping()  # from here on a signal cannot cut the end record short
+            for step, decorators in self.decorators.items():
+                for deco in decorators:
+                    deco.runtime_finished(step)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            signals.stopping()
+            number = exc.signal_number if isinstance(exc, Interrupted) else 2
+            stopped = self._stop(executor)
+            summary.stopped_by = signal_name(number)
+            problem = self._record_end(summary, "killed", started)
             raise RunKilled(
-                f"run {self.graph.name}/{run_id} was interrupted; every running task was stopped",
+                f"run {self.graph.name}/{run_id} was interrupted ({signal_name(number)})"
+                f"{stopped}{problem}",
                 hint=f"resume it with: python {self._flow_path} resume",
+                signal_number=number,
             ) from None
+        except _StorageFailure as exc:
+            signals.stopping()
+            stopped = self._stop(executor)
+            summary.stopped_by = f"datastore write error: {exc}"
+            problem = self._record_end(summary, "failed", started)
+            recorded = problem or "; the run is recorded as failed"
+            advice = exc.hint.rstrip(". ") or (
+                "make the datastore writable again (free space, permissions, the storage service)"
+            )
+            raise RunStorageFailed(
+                f"run {self.graph.name}/{run_id} stopped: {exc}{stopped}{recorded}",
+                hint=f"{advice}; then resume with: python {self._flow_path} resume",
+            ) from None
+        except BaseException as exc:  # an error of ours or of a plugin: still record the run
+            signals.stopping()
+            self._stop(executor)
+            summary.stopped_by = f"{type(exc).__name__}: {exc}"
+            self._record_end(summary, "failed", started)
+            raise
         finally:
-            executor.close()
-        for step, decorators in self.decorators.items():
-            for deco in decorators:
-                deco.runtime_finished(step)
-        summary.seconds = time.monotonic() - started
-        summary.status = "failed" if summary.failed else "succeeded"
-        self.store.finish_run(run_id, summary.status, summary=summary.as_dict())  # type: ignore[arg-type]
+            if executor is not None:
+                executor.close()
+        status = "failed" if summary.failed else "succeeded"
+        problem = self._record_end(summary, status, started)
+        if problem:
+            raise RunStorageFailed(
+                f"run {self.graph.name}/{run_id} finished ({status}){problem}",
+                hint="make the datastore writable again (free space, permissions, the storage "
+                "service); the tasks' results that were stored are kept",
+            )
         if summary.failed:
             raise self._failure(summary)
         _say(
@@ -220,6 +326,37 @@ class Runner:
             + f" in {summary.seconds:.2f} s"
         )
         return summary
+
+    def _stop(self, executor: ExecutorPool | None) -> str:
+        """Stop every running task and commit what can be; return a note for the message."""
+        if executor is None or not executor.active:
+            return ""
+        count = executor.active
+        try:
+            outcomes = executor.cancel_all()
+        except Exception as exc:  # the run is going down anyway: say so, record the run
+            return f" (stopping {count} running task(s) failed: {_reason(exc)})"
+        lost = 0
+        for outcome in outcomes:
+            try:
+                self._commit(outcome)
+            except (DatastoreError, OSError):
+                lost += 1  # never committed: a resume runs it again
+        note = f"; {count} running task(s) were stopped"
+        return note + (f" ({lost} could not be recorded)" if lost else "")
+
+    def _record_end(self, summary: RunSummary, status: str, started: float) -> str:
+        """Write the run's end record; return ``""``, or what went wrong for the message."""
+        summary.status = status
+        summary.seconds = time.monotonic() - started
+        try:
+            self.store.finish_run(summary.run_id, status, summary=summary.as_dict())  # type: ignore[arg-type]
+        except (DatastoreError, OSError) as exc:
+            return (
+                f"; recording the run as {status} failed too ({_reason(exc)}), so it will show "
+                f"as lost once its lease expires"
+            )
+        return ""
 
     def preflight(self) -> None:
         """Let every executor the flow uses refuse the run before anything is recorded.
@@ -253,9 +390,13 @@ class Runner:
         summary: RunSummary,
         plan: ResumePlan | None,
         policy: FailurePolicy,
+        heartbeat: Heartbeat,
+        signals: RunSignals,
     ) -> None:
         waiting: list[tuple[float, int, TaskSpec]] = []  # retries, by due time: no worker slot
         while ready or executor.active or waiting:
+            signals.check()
+            heartbeat.beat()
             now = time.monotonic()
             while waiting and waiting[0][0] <= now:
                 ready.append(heapq.heappop(waiting)[2])
@@ -266,8 +407,10 @@ class Runner:
                     ready.popleft()
                     assert plan is not None
                     clone = plan.clone(spec, origin, summary.run_id)
-                    self.store.write_manifest(clone)
+                    self._write(self.store.write_manifest, clone, "the manifest of cloned task")
                     summary.cloned += 1
+                    signals.check()
+                    heartbeat.beat()
                     ready.extend(scheduler.done(clone))
                 elif executor.has_room(spec):
                     spec = ready.popleft()
@@ -277,8 +420,9 @@ class Runner:
                     break
             wait = min(1.0, waiting[0][0] - now) if waiting else 1.0
             for outcome in executor.poll(timeout=max(0.0, wait)):
-                manifest = self._commit(outcome)
+                manifest = self._commit_or_stop(outcome, summary)
                 summary.ran += 1
+                heartbeat.beat()
                 if manifest.status == "succeeded":
                     ready.extend(scheduler.done(manifest))
                     continue
@@ -292,7 +436,7 @@ class Runner:
                     due = time.monotonic() + decision.delay
                     heapq.heappush(waiting, (due, summary.retries, decision.retry))
                 elif decision.caught is not None:
-                    self.store.write_manifest(decision.caught)
+                    self._write(self.store.write_manifest, decision.caught, "the manifest of task")
                     var = decision.caught.extra.get("caught")
                     exc = manifest.exception or {}
                     _say(
@@ -317,6 +461,35 @@ class Runner:
         if not outcome.committed:
             commit_task(self.store, outcome.manifest, outcome.logs)
         return outcome.manifest
+
+    def _commit_or_stop(self, outcome: TaskOutcome, summary: RunSummary) -> TaskManifest:
+        """Commit a finished task; raise :class:`_StorageFailure` when the datastore refused
+        the task's results or its commit, which stops the whole run."""
+        manifest = outcome.manifest
+        exc = manifest.exception or {}
+        refused = manifest.status != "succeeded" and exc.get("type") in _WRITE_FAILURES
+        try:
+            self._commit(outcome)
+        except (DatastoreError, OSError) as error:
+            summary.failed.append(manifest)
+            if refused:  # what the task saw is the cause; its commit failing too is no news
+                raise _StorageFailure(f"task {manifest.pathspec}: {exc.get('message')}") from None
+            raise _StorageFailure(
+                f"could not commit task {manifest.pathspec} (its logs and manifest): "
+                f"{_reason(error)}",
+                error,
+            ) from None
+        if refused:
+            summary.failed.append(manifest)
+            raise _StorageFailure(f"task {manifest.pathspec}: {exc.get('message')}")
+        return manifest
+
+    def _write(self, write: Any, manifest: TaskManifest, what: str) -> None:
+        try:
+            write(manifest)
+        except (DatastoreError, OSError) as exc:
+            failure = f"could not store {what} {manifest.pathspec}: {_reason(exc)}"
+            raise _StorageFailure(failure, exc) from None
 
     def _failure(self, summary: RunSummary) -> RunFailed:
         first = summary.failed[0]

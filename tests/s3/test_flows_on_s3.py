@@ -254,8 +254,10 @@ def test_server_stopped_mid_run_fails_clearly_and_resume_finishes(
     private_seaweedfs.kill()
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, out + err
-    assert "flowkit: datastore error: cannot reach the S3 endpoint" in err
-    assert "\n  Fix: check that the server is running" in err
+    # The run stops on the first refused write, in a task or in the runner (issue 11).
+    assert "flowkit: run stopped: datastore write failed" in err
+    assert "cannot reach the S3 endpoint" in err
+    assert "\n  Fix: " in err and "resume" in err
     assert "Traceback" not in err
 
     private_seaweedfs.start()  # same ports, same data
