@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from flowkit.datastore.manifest import TaskManifest
 from flowkit.runtime.executor import Executor, TaskOutcome
-from flowkit.runtime.output import StreamCapture
+from flowkit.runtime.output import LogData, StreamCapture
 from flowkit.runtime.procgroup import LeftoverGroups
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext, execute_task, new_manifest
@@ -205,10 +205,10 @@ class ProcessExecutor(Executor):
         del self._procs[proc.pid]
         for capture in proc.captures.values():
             capture.close()
-        logs = {name: bytes(c.data) for name, c in proc.captures.items()}
+        logs: dict[str, LogData] = {name: c.log for name, c in proc.captures.items()}
         self._done.append(self._outcome(proc, logs))
 
-    def _outcome(self, proc: _Proc, logs: dict[str, bytes]) -> TaskOutcome:
+    def _outcome(self, proc: _Proc, logs: dict[str, LogData]) -> TaskOutcome:
         if proc.result:
             manifest = pickle.loads(bytes(proc.result))
             return TaskOutcome(proc.spec, manifest, logs)
