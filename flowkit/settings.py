@@ -43,6 +43,8 @@ class Settings:
         datastore_root: fsspec URL or path of the datastore; ``None`` means "find ``.flowkit/``".
         max_workers: Parallel local tasks; ``None`` means the number of cores.
         code_snapshot_warn_mb: Warn when a code snapshot is larger than this.
+        code_max_mb: Refuse a code snapshot whose files add up to more than this many MiB,
+            and stop extracting one that expands to more (``flowkit`` client, Batch jobs).
         debug: Show flowkit's own tracebacks.
         user: The user name recorded with runs.
         s3_endpoint_url: S3 endpoint for ``s3://`` roots (another region's, or a compatible
@@ -71,6 +73,7 @@ class Settings:
     datastore_root: str | None = None
     max_workers: int | None = None
     code_snapshot_warn_mb: float = 10.0
+    code_max_mb: float = 50.0
     debug: bool = False
     user: str = field(default_factory=lambda: _default_user())
     s3_endpoint_url: str | None = None

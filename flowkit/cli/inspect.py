@@ -208,9 +208,10 @@ def runs_cmd(
 
 @click.command("show", help="A flow's runs, a run's steps, a step's tasks or a task's artifacts.")
 @click.argument("pathspec")
+@click.option("--code", is_flag=True, help="List the files of a run's code snapshot, with sizes.")
 @_root_option
 @_json_option
-def show_cmd(pathspec: str, datastore_root: str | None, as_json: bool) -> None:
+def show_cmd(pathspec: str, code: bool, datastore_root: str | None, as_json: bool) -> None:
     from flowkit.cli.inspect_text import (
         echo_run,
         echo_runs,
@@ -224,6 +225,8 @@ def show_cmd(pathspec: str, datastore_root: str | None, as_json: bool) -> None:
 
     context = _context(datastore_root)
     kind = kind_of(pathspec)
+    if code:
+        return _show_code(context, pathspec, kind, as_json)
     if kind == "flow":
         found, more = _take(Flow(pathspec, _context=context).listing(), _DEFAULT_LIMIT)
         return _echo_json([r.to_dict() for r in found]) if as_json else echo_runs(found, more)
@@ -253,6 +256,40 @@ def show_cmd(pathspec: str, datastore_root: str | None, as_json: bool) -> None:
         hint=f"print its value with: flowkit dump {pathspec.rpartition('/')[0]} --artifact "
         f"{pathspec.rpartition('/')[2]}",
     )
+
+
+def _show_code(context: ClientContext, pathspec: str, kind: str, as_json: bool) -> None:
+    """``show FLOW/RUN --code``: what went into the run's code snapshot."""
+    from flowkit.client import Run
+    from flowkit.errors import ObjectNotFound
+
+    if kind != "run":
+        raise PathspecError(
+            f"--code lists a run's code snapshot, but {pathspec!r} names a {kind}",
+            hint="name a run, e.g. flowkit show TrainFlow/12 --code",
+        )
+    run = Run(pathspec, _context=context)
+    snapshot = run.code
+    if snapshot is None:
+        raise ObjectNotFound(
+            f"run {run.pathspec} has no code snapshot",
+            hint="runs started with `python FLOW.py run` or `resume` store one",
+        )
+    files = snapshot.sizes
+    if as_json:
+        return _echo_json(
+            {
+                "pathspec": run.pathspec,
+                "sha": snapshot.sha,
+                "files": [{"path": p, "size": n} for p, n in files],
+            }
+        )
+    total = sum(n for _, n in files)
+    click.echo(f"Code snapshot of {run.pathspec} ({snapshot.sha[:12]}): {len(files)} files")
+    width = max((len(f"{n:,}") for _, n in files), default=1)
+    for path, size in files:
+        click.echo(f"  {size:>{width},}  {path}")
+    click.echo(f"  {total:>{width},}  bytes in total")
 
 
 @click.command("dump", help="Print the artifacts of a task, or of every task of a step.")

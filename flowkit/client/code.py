@@ -7,7 +7,12 @@ import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from flowkit.datastore.codesnap import extract_snapshot, list_snapshot
+from flowkit.datastore.codesnap import (
+    CodeSnapshotError,
+    extract_snapshot,
+    list_snapshot,
+    snapshot_sizes,
+)
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.errors import ObjectNotFound, did_you_mean
 
@@ -52,6 +57,11 @@ class RunCode:
         return list_snapshot(self.archive)
 
     @property
+    def sizes(self) -> list[tuple[str, int]]:
+        """The archived paths with their sizes in bytes, in archive (sorted) order."""
+        return snapshot_sizes(self.archive)
+
+    @property
     def tarball(self) -> tarfile.TarFile:
         """The archive opened with :mod:`tarfile`."""
         return tarfile.open(fileobj=io.BytesIO(self.archive), mode="r:gz")
@@ -74,7 +84,15 @@ class RunCode:
                     + did_you_mean(name, files),
                     hint=f"use one of its files: {', '.join(files)}",
                 )
-            return member.read().decode("utf-8", "replace")
+            limit = _limit_bytes()
+            data = member.read(limit + 1)  # a header may claim any size: read at most the limit
+            if len(data) > limit:
+                raise CodeSnapshotError(
+                    f"{name} in the code snapshot of {self._pathspec} is larger than "
+                    f"{limit / 2**20:g} MiB",
+                    hint="raise FLOWKIT_CODE_MAX_MB if the file really is that large",
+                )
+            return data.decode("utf-8", "replace")
 
     @property
     def flowspec(self) -> str:
@@ -84,10 +102,22 @@ class RunCode:
     def extract(self, dest: str | Path | None = None) -> Path:
         """Write the snapshot's files under ``dest`` (a new temporary folder when omitted).
 
+        Files are streamed to disk; extraction stops with an error once they add up to more
+        than the ``code_max_mb`` setting (``FLOWKIT_CODE_MAX_MB``).
+
         Returns:
             The folder the files were written to.
+
+        Raises:
+            CodeSnapshotError: The snapshot expands to more than the limit.
         """
         folder = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix="flowkit-code-"))
         folder.mkdir(parents=True, exist_ok=True)
-        extract_snapshot(self.archive, folder)
+        extract_snapshot(self.archive, folder, max_bytes=_limit_bytes())
         return folder
+
+
+def _limit_bytes() -> int:
+    from flowkit.settings import load_settings
+
+    return int(load_settings().code_max_mb * 2**20)

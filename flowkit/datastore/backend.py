@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +111,20 @@ class RemoteBackend:
         f.close()
         f.commit()
         return True
+
+    def write_stream(self, path: str, chunks: Iterable[memoryview]) -> None:
+        """Store ``chunks`` (concatenated, read one at a time) at ``path``; see
+        :meth:`ByteStorage.write_stream`. Buffered fsspec writers upload in parts as they go."""
+        f = self.fs.open(path, "wb", autocommit=False)
+        try:
+            for chunk in chunks:
+                f.write(chunk)
+        except BaseException:
+            with suppress(Exception):
+                f.discard()
+            raise
+        f.close()
+        f.commit()
 
     def write_new(self, path: str, views: list[memoryview]) -> bool:
         """Store an immutable object unless it exists; see :meth:`ByteStorage.write_new`."""

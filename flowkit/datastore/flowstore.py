@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import IO, Any
 
 from flowkit.datastore.content import ContentStore
 from flowkit.datastore.manifest import ArtifactRef, RunEnd, RunRecord, RunStatus, TaskManifest
@@ -378,6 +378,12 @@ class FlowDatastore:
         """
         if data:
             self.storage.write(self._log_key(run_id, step, task_id, attempt, stream), data)
+
+    def write_log_stream(
+        self, run_id: str, step: str, task_id: str, attempt: int, stream: str, source: IO[bytes]
+    ) -> None:
+        """Like :meth:`write_log`, for output spooled to a file: copied in bounded chunks."""
+        self.storage.write_stream(self._log_key(run_id, step, task_id, attempt, stream), source)
 
     def read_log(self, run_id: str, step: str, task_id: str, attempt: int, stream: str) -> bytes:
         """Return the stored output of one stream of a task attempt (``b""`` when empty)."""

@@ -133,6 +133,22 @@ class ByteStorage:
         with self._remote.errors(self.url(key)):
             return self._remote.write(path, views, exclusive)
 
+    def write_stream(self, key: str, source: IO[bytes], chunk_size: int = 8 << 20) -> None:
+        """Store what remains to be read from ``source`` under ``key``, a chunk at a time.
+
+        For objects that may be larger than memory (a task's log, spooled to a temporary
+        file): at most ``chunk_size`` bytes are held at once. Like :meth:`write`, no reader
+        ever sees a partial object.
+        """
+        path = self._path(key)
+        chunks = (memoryview(chunk) for chunk in iter(lambda: source.read(chunk_size), b""))
+        if self._remote is None:
+            with self._local_write_errors(key):
+                _write_local(path, chunks, exclusive=False)
+            return
+        with self._remote.errors(self.url(key)):
+            self._remote.write_stream(path, chunks)
+
     def write_new(self, key: str, data: BytesLike | Sequence[BytesLike]) -> bool:
         """Store an immutable object unless one is already stored under ``key``.
 
@@ -316,7 +332,7 @@ class ByteStorage:
         return ObjectNotFound(f"no object is stored at {self.url(key)}")
 
 
-def _write_local(path: str, views: list[memoryview], exclusive: bool) -> bool:
+def _write_local(path: str, views: Iterable[memoryview], exclusive: bool) -> bool:
     folder, name = os.path.split(path)
     os.makedirs(folder, exist_ok=True)
     # The temporary file sits in the destination folder so the final rename or link stays on one

@@ -152,7 +152,11 @@ class ResourcesDecorator(StepDecorator):
 
 
 class EnvironmentDecorator(StepDecorator):
-    """Set environment variables for the task, locally and on remote executors."""
+    """Set environment variables for the task, locally and on remote executors.
+
+    The values are often secrets (tokens, passwords), so what flowkit records about this
+    decorator (the task's manifest, messages) names the variables but never holds their values.
+    """
 
     name = "environment"
     defaults: ClassVar[dict[str, Any]] = {"vars": {}}
@@ -166,6 +170,16 @@ class EnvironmentDecorator(StepDecorator):
 
     def task_environment(self) -> dict[str, str]:
         return {k: str(v) for k, v in self.attributes["vars"].items()}
+
+    def spec(self) -> str:
+        """``environment:vars=NAME,NAME`` (names only), which is what manifests record.
+
+        No hash of the values either: an unsalted hash of a short secret (a PIN, a password)
+        can be found by trying guesses, and anyone who may read the datastore could do so. To
+        tell runs apart by configuration, pass the non-secret settings as a Parameter instead.
+        """
+        names = ",".join(sorted(self.attributes["vars"]))
+        return f"{self.name}:vars={names}" if names else self.name
 
 
 retry = step_decorator(RetryDecorator)

@@ -15,21 +15,25 @@ from typing import Any, TextIO
 from flowkit.datastore.manifest import TaskManifest
 from flowkit.errors import RunNotFound
 from flowkit.runtime.commit import commit_task
+from flowkit.runtime.output import LogSpool
 from flowkit.runtime.spec import TaskSpec, levels_from_json, levels_to_json
 from flowkit.runtime.task import RunContext, execute_task
 
 
 class _Tee(io.TextIOBase):
-    """Writes to the real stream (live output) and keeps a copy (the task's log)."""
+    """Writes to the real stream (live output) and keeps a copy (the task's log, spooled to a
+    temporary file when large, so a task printing gigabytes does not hold them in memory)."""
 
     def __init__(self, real: TextIO) -> None:
         self._real = real
-        self.copy = io.StringIO()
+        self.copy = LogSpool()
 
     def write(self, text: str) -> int:
         self._real.write(text)
         self._real.flush()
-        return self.copy.write(text)
+        # "replace": a lone surrogate in printed text must not fail the task's commit.
+        self.copy.write(text.encode("utf-8", "replace"))
+        return len(text)
 
     def flush(self) -> None:
         self._real.flush()
@@ -91,5 +95,5 @@ def run_single_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
         manifest = execute_task(ctx, spec)
     finally:
         sys.stdout, sys.stderr = saved
-    commit_task(ctx.store, manifest, {k: t.copy.getvalue().encode() for k, t in tees.items()})
+    commit_task(ctx.store, manifest, {k: t.copy for k, t in tees.items()})
     return manifest

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flowkit.datastore.manifest import TaskManifest
+from flowkit.runtime.output import LogData
 from flowkit.runtime.spec import TaskSpec
 
 if TYPE_CHECKING:
@@ -26,13 +27,14 @@ class TaskOutcome:
     Attributes:
         spec: What was run.
         manifest: The task's manifest (a failure manifest when the task could not report one).
-        logs: Captured streams by name ("stdout", "stderr"), for the runner to store.
+        logs: Captured streams by name ("stdout", "stderr"), for the runner to store (bytes,
+            or a :class:`~flowkit.runtime.output.LogSpool` too large to hold in memory).
         committed: True when the task already wrote its logs and manifest itself.
     """
 
     spec: TaskSpec
     manifest: TaskManifest
-    logs: dict[str, bytes] = field(default_factory=dict)
+    logs: dict[str, LogData] = field(default_factory=dict)
     committed: bool = False
 
 

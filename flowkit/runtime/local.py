@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from flowkit.datastore.manifest import TaskManifest
 from flowkit.runtime.executor import Executor, TaskOutcome
-from flowkit.runtime.output import StreamCapture
+from flowkit.runtime.output import LogData, StreamCapture
+from flowkit.runtime.procgroup import LeftoverGroups
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext, execute_task, new_manifest
 
@@ -86,6 +87,7 @@ class ProcessExecutor(Executor):
         self._selector = selectors.DefaultSelector()
         self._procs: dict[int, _Proc] = {}
         self._done: list[TaskOutcome] = []
+        self._leftovers = LeftoverGroups()
 
     @property
     def active(self) -> int:
@@ -137,6 +139,9 @@ class ProcessExecutor(Executor):
         if self._procs and any(p.exit_fd is None for p in self._procs.values()):
             timeout = min(timeout, 0.02)
         deadlines = [p.deadline for p in self._procs.values() if p.deadline and not p.timed_out]
+        kill_due = self._leftovers.next_deadline()
+        if kill_due is not None:
+            deadlines.append(kill_due)
         if deadlines:
             timeout = max(0.0, min(timeout, min(deadlines) - time.monotonic()))
         for key, _ in self._selector.select(timeout):
@@ -157,6 +162,7 @@ class ProcessExecutor(Executor):
                 pid, status = os.waitpid(proc.pid, os.WNOHANG)
                 if pid:
                     self._reap(proc, status)
+        self._leftovers.check()
         done, self._done = self._done, []
         return done
 
@@ -185,6 +191,9 @@ class ProcessExecutor(Executor):
         # The process is gone, so what it wrote is in the pipes: drain them, but do not wait for
         # EOF, which a grandchild holding the pipe could delay forever.
         proc.status = status
+        # What the task started and left behind (a Popen it never waited for) must not outlive
+        # it: its process group is the task's pid.
+        self._leftovers.stop(proc.pid)
         for fd in list(proc.fds):
             while fd in proc.fds and self._read(proc, fd):
                 pass
@@ -196,10 +205,10 @@ class ProcessExecutor(Executor):
         del self._procs[proc.pid]
         for capture in proc.captures.values():
             capture.close()
-        logs = {name: bytes(c.data) for name, c in proc.captures.items()}
+        logs: dict[str, LogData] = {name: c.log for name, c in proc.captures.items()}
         self._done.append(self._outcome(proc, logs))
 
-    def _outcome(self, proc: _Proc, logs: dict[str, bytes]) -> TaskOutcome:
+    def _outcome(self, proc: _Proc, logs: dict[str, LogData]) -> TaskOutcome:
         if proc.result:
             manifest = pickle.loads(bytes(proc.result))
             return TaskOutcome(proc.spec, manifest, logs)
@@ -226,6 +235,10 @@ class ProcessExecutor(Executor):
         while self._procs:
             outcomes += self.poll(0.05)
         return outcomes
+
+    def close(self) -> None:
+        """At the end of the run: wait for leftover processes of finished tasks to be stopped."""
+        self._leftovers.finish()
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -353,6 +353,7 @@ class RemoteExecutor(Executor):
             manifest = self.ctx.store.read_manifest(
                 self.ctx.run_id, spec.step, spec.task_id, spec.attempt
             )
+            job.capture.log.close()  # the task stored its own log
             return TaskOutcome(spec, manifest, committed=True)
         except KeyError:  # RunNotFound: the job ended without committing the task
             pass
@@ -362,7 +363,7 @@ class RemoteExecutor(Executor):
             tail = "\n".join(f"  {line}" for line in job.tail)
             assert manifest.exception is not None
             manifest.exception["traceback"] = f"{message}\nLast lines of its log:\n{tail}"
-        return TaskOutcome(spec, manifest, {"stdout": bytes(job.capture.data)})
+        return TaskOutcome(spec, manifest, {"stdout": job.capture.log})
 
     def _why(self, job: _Job) -> tuple[str, str]:
         report, sub = job.report, job.sub

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import sys
 
+from flowkit.runtime.commit import close_logs
 from flowkit.runtime.entry import spec_to_args
 from flowkit.runtime.executor import TaskOutcome
 from flowkit.runtime.local import ProcessExecutor, _Proc
+from flowkit.runtime.output import LogData
 from flowkit.runtime.spec import TaskSpec
 
 
@@ -38,7 +40,7 @@ class SpawnExecutor(ProcessExecutor):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         return os.posix_spawn(sys.executable, argv, env, file_actions=actions, setpgroup=0)
 
-    def _outcome(self, proc: _Proc, logs: dict[str, bytes]) -> TaskOutcome:
+    def _outcome(self, proc: _Proc, logs: dict[str, LogData]) -> TaskOutcome:
         spec = proc.spec
         try:
             manifest = self.ctx.store.read_manifest(
@@ -46,4 +48,5 @@ class SpawnExecutor(ProcessExecutor):
             )
         except KeyError:
             return super()._outcome(proc, logs)
-        return TaskOutcome(spec, manifest, logs, committed=True)
+        close_logs(logs)  # the task stored its own copy of its output
+        return TaskOutcome(spec, manifest, {}, committed=True)

@@ -69,7 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         store = FlowDatastore(ByteStorage(settings.datastore_root, settings), args.flow)
         step_args = _step_args(store, args.plan, args.step_args)
         workdir = Path(tempfile.mkdtemp(prefix="flowkit-code-"))
-        extract_snapshot(bytes(store.content.get(args.code)), workdir)
+        # Streamed, and stopped past the limit: a small archive could expand to gigabytes.
+        extract_snapshot(
+            bytes(store.content.get(args.code)),
+            workdir,
+            max_bytes=int(settings.code_max_mb * 2**20),
+        )
         task_id = step_args[step_args.index("--task-id") + 1]
         task = f"{step_args[1]}/{task_id}"
     except (FlowkitError, OSError, ValueError, KeyError, IndexError) as exc:

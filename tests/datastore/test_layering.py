@@ -23,7 +23,8 @@ ALLOWED = {
     "manifest": set(),
     "tags": {"storage"},
     "flowstore": {"storage", "content", "serialize", "manifest", "tags"},
-    "codesnap": set(),
+    "ignore": set(),
+    "codesnap": {"ignore"},
     "verify": {"flowstore", "manifest"},
 }
 FORBIDDEN_PACKAGES = ("flowkit.dsl", "flowkit.graph", "flowkit.runtime", "flowkit.cli")
