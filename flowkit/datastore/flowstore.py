@@ -385,6 +385,10 @@ class FlowDatastore:
         """Like :meth:`write_log`, for output spooled to a file: copied in bounded chunks."""
         self.storage.write_stream(self._log_key(run_id, step, task_id, attempt, stream), source)
 
+    def log_url(self, run_id: str, step: str, task_id: str, attempt: int, stream: str) -> str:
+        """Where one stream of a task attempt is (or would be) stored, for messages."""
+        return self.storage.url(self._log_key(run_id, step, task_id, attempt, stream))
+
     def read_log(self, run_id: str, step: str, task_id: str, attempt: int, stream: str) -> bytes:
         """Return the stored output of one stream of a task attempt (``b""`` when empty)."""
         try:

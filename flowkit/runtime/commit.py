@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import TaskManifest
+from flowkit.errors import DatastoreWriteError
 from flowkit.runtime.output import LogData, LogSpool
 
 
@@ -22,6 +23,9 @@ def commit_task(store: FlowDatastore, manifest: TaskManifest, logs: Mapping[str,
             if not size:
                 continue
             ids = (manifest.run_id, manifest.step, manifest.task_id, manifest.attempt, stream)
+            if isinstance(data, LogSpool) and data.error:
+                url = store.log_url(*ids)
+                raise DatastoreWriteError(f"cannot write {url}: {data.error}", url=url)
             if isinstance(data, LogSpool) and data.spooled:
                 store.write_log_stream(*ids, data.reader())
             else:

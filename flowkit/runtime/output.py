@@ -8,6 +8,7 @@ redraws one line with ``\\r`` for hours, and the runner's memory stays flat.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from typing import IO, BinaryIO
 
@@ -26,6 +27,9 @@ class LogSpool:
 
     Attributes:
         size: How many bytes were written.
+        error: Why the bytes could not be kept (the temporary folder is full, say), or ``""``.
+            Once set, later bytes are counted but dropped, and the commit reports the log as
+            not storable instead of storing a truncated one.
     """
 
     def __init__(self, memory_max: int = SPOOL_MEMORY_MAX) -> None:
@@ -33,18 +37,27 @@ class LogSpool:
         self._buffer = bytearray()
         self._file: IO[bytes] | None = None
         self.size = 0
+        self.error = ""
 
     def write(self, data: bytes) -> None:
-        """Append ``data``."""
+        """Append ``data``; a failure to spool is kept in :attr:`error`, never raised."""
         self.size += len(data)
-        if self._file is not None:
-            self._file.write(data)
+        if self.error:
             return
-        self._buffer += data
-        if len(self._buffer) > self._memory_max:
-            self._file = tempfile.TemporaryFile(prefix="flowkit-log-")  # noqa: SIM115 (closed by close())
-            self._file.write(self._buffer)
-            self._buffer = bytearray()
+        try:
+            if self._file is not None:
+                self._file.write(data)
+                return
+            self._buffer += data
+            if len(self._buffer) > self._memory_max:
+                self._file = tempfile.TemporaryFile(prefix="flowkit-log-")  # noqa: SIM115 (closed by close())
+                self._file.write(self._buffer)
+                self._buffer = bytearray()
+        except OSError as exc:  # the runner must go on reading the task's pipes regardless
+            self.error = (
+                f"the runner could not spool it to a temporary file ({exc.strerror or exc})"
+            )
+            self.close()
 
     @property
     def spooled(self) -> bool:
@@ -76,7 +89,9 @@ class LogSpool:
     def close(self) -> None:
         """Release the memory or the temporary file."""
         if self._file is not None:
-            self._file.close()
+            # A flush that fails here (full disk) loses nothing: the bytes are being discarded.
+            with contextlib.suppress(OSError):
+                self._file.close()
             self._file = None
         self._buffer = bytearray()
 
