@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable, Sized
 from typing import Any
@@ -11,19 +10,18 @@ from flowkit.dsl.inputs import Inputs
 from flowkit.dsl.state import TaskState, Transition
 from flowkit.dsl.step import is_step
 from flowkit.errors import FlowRuntimeError, MergeConflict, did_you_mean
+from flowkit.own_code import is_own_file
 
 #: Names a step or artifact cannot take: they are part of the flow's own interface.
 RESERVED_NAMES = frozenset(
     {"next", "input", "index", "merge_artifacts", "foreach_stack", "name", "inputs", "script_name"}
 )
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
 
 def _caller_location() -> str:
     """``file:line`` of the innermost frame outside flowkit: the user's line that called us."""
     frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+    while frame is not None and is_own_file(frame.f_code.co_filename):
         frame = frame.f_back  # type: ignore[assignment]
     return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
 
