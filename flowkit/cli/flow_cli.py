@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from flowkit.cli.edge import run_cli
+from flowkit.cli.edge import debug_from_settings, run_cli
 from flowkit.cli.inspect import add_flow_inspect_commands
 from flowkit.cli.params import check_parameters, parameter_options
 from flowkit.cli.run_cmds import add_run_commands
@@ -67,7 +67,7 @@ def _build_group(state: FlowCLIState) -> click.Group:
     @click.option("--debug", is_flag=True, help="Show flowkit's own tracebacks on errors.")
     def group(datastore_root: str | None, debug: bool) -> None:
         state.datastore_root = datastore_root
-        state.debug = debug or load_settings().debug
+        state.debug = debug or debug_from_settings()
 
     @group.command(help="Check the flow's structure without running anything.")
     def check() -> None:
@@ -93,7 +93,7 @@ def run_flow_cli(flow_cls: type) -> None:
     """Entry point used by ``MyFlow()`` at the bottom of a flow file."""
     flow_file = Path(inspect.getsourcefile(flow_cls) or sys.argv[0]).resolve()
     state = FlowCLIState(flow_cls, flow_file)
-    debug = "--debug" in sys.argv[1:]
+    debug = "--debug" in sys.argv[1:] or debug_from_settings()
     try:
         group = _build_group(state)
     except FlowkitError as exc:
