@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from flowkit.cli.edge import debug_from_settings, run_cli
 from flowkit.cli.inspect import add_flow_inspect_commands
 from flowkit.cli.params import check_parameters, parameter_options
 from flowkit.cli.run_cmds import add_run_commands
+from flowkit.dsl.flowspec import flow_source_file
 from flowkit.errors import FlowkitError
 from flowkit.settings import load_settings, resolve_datastore_root
 
@@ -91,7 +91,7 @@ def _build_group(state: FlowCLIState) -> click.Group:
 
 def run_flow_cli(flow_cls: type) -> None:
     """Entry point used by ``MyFlow()`` at the bottom of a flow file."""
-    flow_file = Path(inspect.getsourcefile(flow_cls) or sys.argv[0]).resolve()
+    flow_file = Path(flow_source_file(flow_cls) or sys.argv[0]).resolve()
     state = FlowCLIState(flow_cls, flow_file)
     debug = "--debug" in sys.argv[1:] or debug_from_settings()
     try:
