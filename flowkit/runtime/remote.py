@@ -27,7 +27,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowkit.errors import FlowkitError
+from flowkit.errors import FlowkitError, RunNotFound
 from flowkit.runtime.executor import Executor, TaskOutcome
 from flowkit.runtime.local import failure_manifest
 from flowkit.runtime.output import StreamCapture
@@ -354,7 +354,7 @@ class RemoteExecutor(Executor):
                 self.ctx.run_id, spec.step, spec.task_id, spec.attempt
             )
             return TaskOutcome(spec, manifest, committed=True)
-        except KeyError:  # RunNotFound: the job ended without committing the task
+        except RunNotFound:  # the job ended without committing the task
             pass
         kind, message = self._why(job)
         manifest = failure_manifest(self.ctx, spec, message, kind)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from flowkit.errors import RunNotFound
 from flowkit.runtime.entry import spec_to_args
 from flowkit.runtime.executor import TaskOutcome
 from flowkit.runtime.local import ProcessExecutor, _Proc
@@ -44,6 +45,6 @@ class SpawnExecutor(ProcessExecutor):
             manifest = self.ctx.store.read_manifest(
                 self.ctx.run_id, spec.step, spec.task_id, spec.attempt
             )
-        except KeyError:
+        except RunNotFound:  # the task died before committing: the base class says why
             return super()._outcome(proc, logs)
         return TaskOutcome(spec, manifest, logs, committed=True)
