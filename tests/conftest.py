@@ -26,8 +26,8 @@ def shape(request: pytest.FixtureRequest) -> Shape:
 @pytest.fixture(scope="session")
 def s3_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], S3Server]]:
     """``s3_servers("seaweedfs" | "moto")``: that server, started on first use, stopped at the
-    end of the session (also when tests fail). Tests that need one are skipped, saying why,
-    when it cannot be installed or started here."""
+    end of the session (also when tests fail). Tests that need one fail, saying why, when it
+    cannot be installed or started here: a skipped S3 suite would pass unnoticed."""
     started: dict[str, S3Server | ServerUnavailable] = {}
 
     def get(name: str) -> S3Server:
@@ -38,7 +38,7 @@ def s3_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[s
                 started[name] = exc
         server = started[name]
         if isinstance(server, ServerUnavailable):
-            pytest.skip(f"no {name} S3 server: {server}")
+            pytest.fail(f"no {name} S3 server: {server}")
         return server
 
     try:
