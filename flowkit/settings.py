@@ -61,6 +61,9 @@ class Settings:
             compute environment's instance role.
         batch_poll_interval: Longest wait, in seconds, between two checks of Batch job states
             (checks start every second and slow down to this while nothing changes).
+        remote_status_timeout: Seconds a remote executor (Batch) keeps retrying when every
+            check of its jobs' states fails (expired credentials, an unreachable endpoint);
+            then it gives up and records the tasks it can no longer watch as failed.
     """
 
     datastore_root: str | None = None
@@ -78,6 +81,7 @@ class Settings:
     batch_image: str | None = None
     batch_job_role: str | None = None
     batch_poll_interval: float = 10.0
+    remote_status_timeout: float = 300.0
 
     def __post_init__(self) -> None:
         if self.s3_conditional_writes not in _CONDITIONAL_WRITES:
