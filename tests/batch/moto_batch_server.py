@@ -28,6 +28,7 @@ Every process the server starts is in its process group, so stopping the group s
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -131,6 +132,7 @@ def _run(self: Any) -> None:
     """Replacement of moto's Docker-based ``Job.run``."""
     slot = False
     proc: subprocess.Popen | None = None
+    workdir = tempfile.mkdtemp(prefix="fake-batch-")  # the container's scratch, removed after
     try:
         self.status = "RUNNABLE"
         while not self.stop and not slot:
@@ -150,7 +152,7 @@ def _run(self: Any) -> None:
         proc = subprocess.Popen(
             self._get_container_property("command", []),
             env=env,
-            cwd=tempfile.mkdtemp(prefix="fake-batch-"),
+            cwd=workdir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -184,6 +186,7 @@ def _run(self: Any) -> None:
             _stop(proc)
         if slot:
             _SLOTS.release()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _terminate_job(self: Any, job_id: str, reason: str) -> None:
