@@ -58,6 +58,25 @@ class FlowDefinitionErrors(FlowDefinitionError):
         return "\n".join(e.format_message() for e in self.errors)
 
 
+class FlowSyntaxError(FlowDefinitionError):
+    """The flow file (or a module it imports) is not valid Python."""
+
+    headline = "syntax error"
+
+    @classmethod
+    def from_syntax_error(cls, exc: SyntaxError, shown_path: str = "") -> FlowSyntaxError:
+        """The user-facing error for Python's ``exc``, pointing at its file and line.
+
+        Args:
+            exc: The ``SyntaxError`` (or ``IndentationError``) Python raised.
+            shown_path: The file as the user should see it (default: ``exc.filename``).
+        """
+        where = f"{shown_path or exc.filename or '<unknown>'}:{exc.lineno or 0}"
+        code = (exc.text or "").strip()
+        hint = f"correct line {exc.lineno}: {code}" if code else "correct that line"
+        return cls(exc.msg or "invalid syntax", hint=hint, location=where)
+
+
 class FlowRuntimeError(FlowkitError):
     """A step broke a rule of the DSL while running (``next`` twice, empty foreach, ...)."""
 

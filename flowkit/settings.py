@@ -68,6 +68,9 @@ class Settings:
         heartbeat_expiry: Seconds a lease stays valid after a renewal: a run whose runner has
             not renewed it for that long is shown as ``lost``. Also how long a run that has no
             lease at all (recorded by an older flowkit) counts as running after its start.
+        remote_status_timeout: Seconds a remote executor (Batch) keeps retrying when every
+            check of its jobs' states fails (expired credentials, an unreachable endpoint);
+            then it gives up and records the tasks it can no longer watch as failed.
     """
 
     datastore_root: str | None = None
@@ -88,6 +91,7 @@ class Settings:
     batch_poll_interval: float = 10.0
     heartbeat_interval: float = 5.0
     heartbeat_expiry: float = 60.0
+    remote_status_timeout: float = 300.0
 
     def __post_init__(self) -> None:
         if self.s3_conditional_writes not in _CONDITIONAL_WRITES:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,6 +12,39 @@ import pytest
 from fakebatch import batch_flow, fake_batch  # noqa: F401  (fixtures of the Batch tests)
 from flowtests import SHAPE_CASES, FlowRunner, Shape, record_inspection_runs
 from s3servers import STARTERS, S3Server, ServerUnavailable
+
+# -- nothing of ours is left in $TMPDIR ---------------------------------------------------------
+# The session runs with a private $TMPDIR (inherited by every flow, server and Batch job it
+# starts). At the end, anything left in it besides pytest's own basetemp is a leak: the session
+# fails and names it. The private folder is then removed, so the user's $TMPDIR stays clean
+# whatever happened, and concurrent test sessions cannot blame each other's leftovers.
+_TMP_KEY = pytest.StashKey[tuple[Path, "str | None"]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    private = Path(tempfile.mkdtemp(prefix="fk-tests-"))
+    config.stash[_TMP_KEY] = (private, os.environ.get("TMPDIR"))
+    os.environ["TMPDIR"] = str(private)
+    tempfile.tempdir = str(private)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _TMP_KEY not in session.config.stash:
+        return
+    private, previous = session.config.stash[_TMP_KEY]
+    left = sorted(p.name for p in private.iterdir() if not p.name.startswith("pytest-of-"))
+    if previous is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = previous
+    tempfile.tempdir = None
+    shutil.rmtree(private, ignore_errors=True)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"the tests left {len(left)} entries in $TMPDIR: {', '.join(left[:20])}"
+        if reporter is not None:
+            reporter.write_line(f"LEAK: {message}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
@@ -26,8 +62,8 @@ def shape(request: pytest.FixtureRequest) -> Shape:
 @pytest.fixture(scope="session")
 def s3_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], S3Server]]:
     """``s3_servers("seaweedfs" | "moto")``: that server, started on first use, stopped at the
-    end of the session (also when tests fail). Tests that need one are skipped, saying why,
-    when it cannot be installed or started here."""
+    end of the session (also when tests fail). Tests that need one fail, saying why, when it
+    cannot be installed or started here: a skipped S3 suite would pass unnoticed."""
     started: dict[str, S3Server | ServerUnavailable] = {}
 
     def get(name: str) -> S3Server:
@@ -38,7 +74,7 @@ def s3_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[s
                 started[name] = exc
         server = started[name]
         if isinstance(server, ServerUnavailable):
-            pytest.skip(f"no {name} S3 server: {server}")
+            pytest.fail(f"no {name} S3 server: {server}")
         return server
 
     try:

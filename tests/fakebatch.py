@@ -142,7 +142,7 @@ def fake_batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeBatch]:
     try:
         fake = start_fake_batch(tmp_path_factory.mktemp("fake-batch"))
     except ServerUnavailable as exc:
-        pytest.skip(str(exc))
+        pytest.fail(f"the fake Batch server cannot start: {exc}")
     try:
         yield fake
     finally:

@@ -131,10 +131,15 @@ class S3Server:
 
     def start(self) -> None:
         """Start the server process and wait until it answers signed requests."""
+        # the server's own temporary files (weed's sockets, the fake Batch's job folders) go
+        # in its work folder, which the test session removes, never in the user's $TMPDIR
+        scratch = self.log_path.parent / "t"
+        scratch.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         try:
             self.process = subprocess.Popen(
                 self.command,
+                env=dict(os.environ, TMPDIR=str(scratch)),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -325,6 +330,7 @@ def start_seaweedfs(workdir: Path) -> S3Server:
         master, volume, filer, s3, admin = free_ports(5, with_grpc=True)
         command = [
             weed,
+            f"-logdir={workdir}",  # glog writes weed.* logs to $TMPDIR otherwise
             "mini",
             f"-dir={data}",
             f"-ip={HOST}",

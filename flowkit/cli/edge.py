@@ -12,6 +12,19 @@ import click
 from flowkit.errors import FlowkitError
 
 
+def debug_from_settings() -> bool:
+    """``FLOWKIT_DEBUG`` (or ``debug`` in the config file), read through the settings.
+
+    A broken configuration is reported by whatever command needs it, not here.
+    """
+    from flowkit.settings import load_settings
+
+    try:
+        return load_settings().debug
+    except FlowkitError:
+        return False
+
+
 def fail(exc: FlowkitError, debug: bool) -> NoReturn:
     """Print ``exc`` as a short message (with our traceback only in debug mode) and exit."""
     if debug:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from flowkit.cli.edge import run_cli
+from flowkit.cli.edge import debug_from_settings, run_cli
 from flowkit.cli.inspect import add_flow_inspect_commands
 from flowkit.cli.params import check_parameters, parameter_options
 from flowkit.cli.run_cmds import add_run_commands
+from flowkit.dsl.flowspec import flow_source_file
 from flowkit.errors import FlowkitError
 from flowkit.settings import load_settings, resolve_datastore_root
 
@@ -67,7 +67,7 @@ def _build_group(state: FlowCLIState) -> click.Group:
     @click.option("--debug", is_flag=True, help="Show flowkit's own tracebacks on errors.")
     def group(datastore_root: str | None, debug: bool) -> None:
         state.datastore_root = datastore_root
-        state.debug = debug or load_settings().debug
+        state.debug = debug or debug_from_settings()
 
     @group.command(help="Check the flow's structure without running anything.")
     def check() -> None:
@@ -91,9 +91,9 @@ def _build_group(state: FlowCLIState) -> click.Group:
 
 def run_flow_cli(flow_cls: type) -> None:
     """Entry point used by ``MyFlow()`` at the bottom of a flow file."""
-    flow_file = Path(inspect.getsourcefile(flow_cls) or sys.argv[0]).resolve()
+    flow_file = Path(flow_source_file(flow_cls) or sys.argv[0]).resolve()
     state = FlowCLIState(flow_cls, flow_file)
-    debug = "--debug" in sys.argv[1:]
+    debug = "--debug" in sys.argv[1:] or debug_from_settings()
     try:
         group = _build_group(state)
     except FlowkitError as exc:

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
 from flowkit import __version__
-from flowkit.cli.edge import run_cli
+from flowkit.cli.edge import debug_from_settings, run_cli
 from flowkit.cli.inspect import add_inspect_commands
 from flowkit.cli.plugin_group import PluginGroup
 from flowkit.cli.verify import verify_cmd
 from flowkit.settings import describe_settings, load_settings
 
+_debug = {"requested": False}
+
 
 @click.group(cls=PluginGroup, help="flowkit: reproducible pipelines from notebook experiments.")
 @click.version_option(__version__, prog_name="flowkit")
-def cli() -> None:
+@click.option(
+    "--debug", is_flag=True, help="Show flowkit's own tracebacks on errors (or FLOWKIT_DEBUG=1)."
+)
+def cli(debug: bool) -> None:
     """Top-level group."""
+    _debug["requested"] = debug
 
 
 @cli.command(help="Print the effective configuration (secrets masked).")
@@ -42,8 +49,16 @@ def config(as_json: bool) -> None:
 def check(flow_file: str) -> None:
     import runpy
 
-    sys.argv = [flow_file, "check"]
-    runpy.run_path(flow_file, run_name="__main__")
+    from flowkit.errors import FlowSyntaxError
+    from flowkit.graph.parser import display_path
+
+    try:
+        # compiled first so that a syntax error of the flow file itself is reported as such
+        compile(Path(flow_file).read_bytes(), flow_file, "exec")
+        sys.argv = [flow_file, "check"]
+        runpy.run_path(flow_file, run_name="__main__")
+    except SyntaxError as exc:  # the flow file, or a module of the user's it imports
+        raise FlowSyntaxError.from_syntax_error(exc, display_path(exc.filename or "")) from exc
 
 
 add_inspect_commands(cli)
@@ -52,4 +67,4 @@ cli.add_command(verify_cmd)
 
 def main() -> None:
     """Console-script entry point."""
-    run_cli(cli, sys.argv[1:], "flowkit", lambda: "--debug" in sys.argv)
+    run_cli(cli, sys.argv[1:], "flowkit", lambda: _debug["requested"] or debug_from_settings())

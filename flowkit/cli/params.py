@@ -8,7 +8,7 @@ import click
 
 from flowkit.dsl.flowspec import RESERVED_NAMES
 from flowkit.dsl.parameters import IncludeFile, Parameter, flow_parameters
-from flowkit.errors import FlowDefinitionError, ParameterError
+from flowkit.errors import FlowDefinitionError, ParameterError, did_you_mean
 from flowkit.graph.parser import attribute_location
 from flowkit.settings import load_settings
 
@@ -27,13 +27,23 @@ def check_parameters(flow_cls: type) -> dict[str, Parameter]:
     """Return the flow's parameters, refusing names that clash with flowkit's own.
 
     Raises:
-        FlowDefinitionError: A parameter name is reserved or used twice.
+        FlowDefinitionError: A parameter name is reserved or used twice, or a declaration has
+            a keyword no parameter takes.
     """
     params = flow_parameters(flow_cls)
     seen: dict[str, str] = {}
     for attr, param in params.items():
         key = param.name.replace("-", "_")
         where = attribute_location(flow_cls, attr)
+        if param.unknown_keywords:
+            bad = param.unknown_keywords[0]
+            kind = type(param).__name__
+            raise FlowDefinitionError(
+                f"{kind} {param.name!r} has no keyword {bad!r}."
+                + did_you_mean(bad, param.keywords()),
+                hint=f"{kind} takes {', '.join(param.keywords())}",
+                location=where,
+            )
         if key in RUN_OPTIONS or attr in RESERVED_NAMES or key in RESERVED_NAMES:
             raise FlowDefinitionError(
                 f"parameter {param.name!r} clashes with a name flowkit uses",

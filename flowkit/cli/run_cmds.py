@@ -52,10 +52,12 @@ def _runner(
     launcher: str,
     with_specs: tuple[str, ...],
 ) -> Runner:
+    from flowkit.datastore.tags import check_tags
     from flowkit.runtime.local import ForkExecutor
     from flowkit.runtime.runner import Runner
     from flowkit.runtime.spawn import SpawnExecutor
 
+    check_tags(tags)  # the rules of `tag add`, before anything of the run is written
     graph = state.graph()
     decorators = state.decorators(graph, with_specs)
     settings = state.settings(max_workers=max_workers)

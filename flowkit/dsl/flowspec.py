@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+import linecache
 import os
 import sys
 from collections.abc import Iterable, Sized
@@ -11,21 +14,97 @@ from flowkit.dsl.inputs import Inputs
 from flowkit.dsl.state import TaskState, Transition
 from flowkit.dsl.step import is_step
 from flowkit.errors import FlowRuntimeError, MergeConflict, did_you_mean
+from flowkit.own_code import is_own_file
 
 #: Names a step or artifact cannot take: they are part of the flow's own interface.
 RESERVED_NAMES = frozenset(
     {"next", "input", "index", "merge_artifacts", "foreach_stack", "name", "inputs", "script_name"}
 )
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
 
 def _caller_location() -> str:
     """``file:line`` of the innermost frame outside flowkit: the user's line that called us."""
     frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+    while frame is not None and is_own_file(frame.f_code.co_filename):
         frame = frame.f_back  # type: ignore[assignment]
     return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
+
+
+def flow_source_file(flow_cls: type) -> str | None:
+    """The file that defines ``flow_cls``, even when ``__main__`` is a tool running the file.
+
+    Under ``python -m cProfile flow.py`` (or ``-m pdb``, ``-m trace``) the flow class's module
+    is ``__main__`` while ``__main__.__file__`` is the tool's, so ``inspect`` looks in the wrong
+    file. The code objects of the class's own functions know where they were compiled.
+
+    Returns:
+        An absolute path, or ``None`` when the class has no source file (typed at a prompt).
+    """
+    for value in vars(flow_cls).values():
+        func = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+        try:
+            code = getattr(inspect.unwrap(func), "__code__", None)
+        except ValueError:  # a wrapper chain that loops
+            code = None
+        if code is None or code.co_filename.startswith("<") or is_own_file(code.co_filename):
+            continue
+        if os.path.isfile(code.co_filename):
+            return os.path.abspath(code.co_filename)
+    # a tool running the file keeps it as argv[0]
+    main_script = sys.argv[0] if sys.argv else ""
+    if (
+        flow_cls.__module__ == "__main__"
+        and main_script.endswith(".py")
+        and os.path.isfile(main_script)
+    ):
+        return os.path.abspath(main_script)
+    try:
+        found = inspect.getsourcefile(flow_cls)
+    except TypeError:  # a built-in or a class without a module file
+        return None
+    return os.path.abspath(found) if found else None
+
+
+def flow_class_source(klass: type) -> tuple[list[str], int, str] | None:
+    """The source lines of the class statement of ``klass``, its first line and its file.
+
+    Unlike ``inspect.getsourcelines`` this reads the file :func:`flow_source_file` found, so it
+    works when ``__main__`` is a profiler or debugger that runs the flow file.
+
+    Returns:
+        ``(lines, first_line, file)`` with a 1-based ``first_line``, or ``None`` without source.
+    """
+    file = flow_source_file(klass)
+    if file is None:
+        return None
+    lines = linecache.getlines(file)
+    try:
+        tree = ast.parse("".join(lines))
+    except (SyntaxError, ValueError):
+        return None
+    # a method's first line tells which of several same-named classes is this one
+    anchor = next(
+        (
+            v.__code__.co_firstlineno
+            for v in vars(klass).values()
+            if getattr(getattr(v, "__code__", None), "co_filename", None) == file
+        ),
+        None,
+    )
+    candidates = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef) and node.name == klass.__name__
+    ]
+    if anchor is not None:
+        candidates = [
+            c for c in candidates if c.lineno <= anchor <= (c.end_lineno or c.lineno)
+        ] or candidates
+    if not candidates:
+        return None
+    node = candidates[-1]
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return lines[first - 1 : node.end_lineno or node.lineno], first, file
 
 
 class FlowSpec:

@@ -53,6 +53,8 @@ class Parameter:
         help: Text shown by ``run --help``.
         required: The run refuses to start without a value.
         show_default: Show the default in ``--help``.
+        **unknown: Any other keyword is a mistake, reported by the flow check (``check``,
+            ``run``) with the declaration's file and line and the closest valid keyword.
     """
 
     def __init__(
@@ -63,9 +65,12 @@ class Parameter:
         help: str | None = None,
         required: bool = False,
         show_default: bool = True,
-        **_ignored: Any,
+        **unknown: Any,
     ) -> None:
         self.name = name
+        #: Keywords the declaration gave that no parameter takes; the flow check reports them
+        #: (with the declaration's line, which is not known yet while the class body runs).
+        self.unknown_keywords: tuple[str, ...] = tuple(sorted(unknown))
         self.default = default
         self.help = help or ""
         self.required = required
@@ -79,6 +84,19 @@ class Parameter:
                 f"parameter {name!r} has an unsupported type {self.type!r}",
                 hint="use str, int, float, bool or flowkit.JSONType",
             )
+
+    @classmethod
+    def keywords(cls) -> list[str]:
+        """The keyword arguments this kind of parameter accepts (for "did you mean")."""
+        names: set[str] = set()
+        for klass in cls.__mro__:
+            init = vars(klass).get("__init__")
+            if init is None or klass is object:
+                continue
+            for arg in inspect.signature(init).parameters.values():
+                if arg.kind is not arg.VAR_KEYWORD and arg.name not in ("self", "name"):
+                    names.add(arg.name)
+        return sorted(names)
 
     @staticmethod
     def _infer_type(default: Any) -> Any:

@@ -8,7 +8,7 @@ import os
 import textwrap
 from typing import Any
 
-from flowkit.dsl.flowspec import RESERVED_NAMES
+from flowkit.dsl.flowspec import RESERVED_NAMES, flow_class_source, flow_source_file
 from flowkit.dsl.parameters import Parameter
 from flowkit.dsl.step import is_step
 from flowkit.errors import FlowDefinitionError
@@ -73,11 +73,10 @@ def _is_next_call(node: ast.AST) -> bool:
 
 
 def _class_source(klass: type) -> tuple[ast.ClassDef, str, int] | None:
-    try:
-        lines, start = inspect.getsourcelines(klass)
-        file = inspect.getsourcefile(klass) or "<unknown>"
-    except (OSError, TypeError):
+    found = flow_class_source(klass)
+    if found is None:
         return None
+    lines, start, file = found
     tree = ast.parse(textwrap.dedent("".join(lines)))
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
@@ -129,7 +128,7 @@ def parse_flow(flow_cls: type) -> tuple[FlowGraph, list[FlowDefinitionError]]:
     declared: set[str] = set()  # every def marked @step, kept or not (async, duplicate...)
     assigned: list[tuple[str, str, str]] = []
     errors: list[FlowDefinitionError] = []
-    flow_file = inspect.getsourcefile(flow_cls) or "<unknown>"
+    flow_file = flow_source_file(flow_cls) or "<unknown>"
     flow_line = 0
     for klass in reversed(flow_cls.__mro__):
         if not issubclass(klass, FlowSpec) or klass is FlowSpec:
@@ -168,7 +167,8 @@ def parse_flow(flow_cls: type) -> tuple[FlowGraph, list[FlowDefinitionError]]:
         name=flow_cls.__name__,
         file=display_path(flow_file),
         steps=steps,
-        doc=inspect.getdoc(flow_cls) or "",
+        # a flow without a docstring would otherwise inherit FlowSpec's, which says nothing of it
+        doc=doc if (doc := inspect.getdoc(flow_cls) or "") != inspect.getdoc(FlowSpec) else "",
         plain_methods=plain - set(steps),
         line=flow_line,
     )

@@ -61,7 +61,7 @@ def spec_from_args(
         run_id, parent_step, parent_task = parse_parent(ctx.run_id, pathspec)
         try:
             manifests.append(ctx.store.read_manifest(run_id, parent_step, parent_task))
-        except KeyError as exc:
+        except RunNotFound as exc:
             raise RunNotFound(
                 f"parent task {pathspec} has no manifest", hint="run it first"
             ) from exc

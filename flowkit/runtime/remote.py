@@ -27,7 +27,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowkit.errors import FlowkitError
+from flowkit.errors import FlowkitError, RunNotFound
 from flowkit.runtime.executor import Executor, TaskOutcome
 from flowkit.runtime.local import failure_manifest
 from flowkit.runtime.output import StreamCapture
@@ -110,6 +110,9 @@ class RemoteExecutor(Executor):
         poll_min: Seconds between state checks while states change.
         poll_max: Longest wait between two state checks.
         echo: Print log lines and state changes (off in tests that only look at outcomes).
+        status_timeout: Seconds of failing state checks, one after another, after which the
+            executor stops watching its jobs and fails their tasks; ``None``: the
+            ``remote_status_timeout`` setting.
     """
 
     #: How jobs, and the system that runs them, are called in messages.
@@ -121,8 +124,20 @@ class RemoteExecutor(Executor):
     log_reads_per_round = 20
 
     def __init__(
-        self, ctx: RunContext, *, poll_min: float = 1.0, poll_max: float = 10.0, echo: bool = True
+        self,
+        ctx: RunContext,
+        *,
+        poll_min: float = 1.0,
+        poll_max: float = 10.0,
+        echo: bool = True,
+        status_timeout: float | None = None,
     ) -> None:
+        if status_timeout is None:
+            from flowkit.settings import load_settings
+
+            status_timeout = load_settings().remote_status_timeout
+        self.status_timeout = status_timeout
+        self._failing_since: float | None = None  # when state checks started failing
         self.ctx = ctx
         self.poll_min = max(0.05, min(poll_min, poll_max))
         self.poll_max = max(self.poll_min, poll_max)
@@ -244,8 +259,15 @@ class RemoteExecutor(Executor):
         try:
             reports = self.describe([job.sub for job in live]) if live else {}
         except Exception as exc:  # a blip must not end the run: ask again after the backoff
+            if self._failing_since is None:
+                self._failing_since = now
+            if now - self._failing_since >= self.status_timeout:
+                self._stop_watching(live, now - self._failing_since, exc)
+                return
             self._say(f"flowkit: could not check the {self.job_label}s ({exc}); trying again")
             reports = {}
+        else:
+            self._failing_since = None
         changed = False
         touched_groups: set[str] = set()
         for job in live:
@@ -272,6 +294,31 @@ class RemoteExecutor(Executor):
         ]
         if deadlines:  # check again when a @timeout runs out, not up to poll_max later
             self._next_check = min(self._next_check, max(now, min(deadlines)) + self.poll_min)
+
+    def _stop_watching(self, live: list[_Job], waited: float, error: Exception) -> None:
+        """Every state check failed for ``status_timeout`` seconds: fail the tasks still watched.
+
+        Polling on would never end when the credentials have expired; the tasks fail with the
+        last error instead (their jobs are asked to stop, as far as the backend still answers).
+        """
+        names = ", ".join(f"{job.sub.name} ({job.sub.job_id})" for job in live)
+        reason = (
+            f"flowkit could not check the state of its {self.job_label} in "
+            f"{self.system_label} for {waited:.0f} s (last error: {error})"
+        )
+        self._say(
+            f"flowkit: giving up on {len(live)} {self.job_label}(s) after {waited:.0f} s of "
+            f"failing state checks: {names}; last error: {error}"
+        )
+        for job in live:
+            job.stop_reason = "unwatched"
+            job.report = JobReport(job.report.state, DONE, reason=reason)
+            job.drained = True  # its log cannot be read either
+        try:
+            self.terminate([job.sub for job in live], reason, everything=False)
+        except Exception as exc:  # the backend is what failed: say so, the tasks fail anyway
+            self._say(f"flowkit: could not terminate them either: {exc}")
+        self._failing_since = None
 
     def _state_changed(self, job: _Job, report: JobReport, touched: set[str]) -> None:
         sub = job.sub
@@ -355,7 +402,7 @@ class RemoteExecutor(Executor):
             )
             job.capture.log.close()  # the task stored its own log
             return TaskOutcome(spec, manifest, committed=True)
-        except KeyError:  # RunNotFound: the job ended without committing the task
+        except RunNotFound:  # the job ended without committing the task
             pass
         kind, message = self._why(job)
         manifest = failure_manifest(self.ctx, spec, message, kind)
@@ -370,6 +417,8 @@ class RemoteExecutor(Executor):
         what = f"{self.job_label} {sub.name} ({sub.job_id})"
         if job.stop_reason == "cancel":
             return "Killed", f"{what} was terminated because the run was interrupted"
+        if job.stop_reason == "unwatched":
+            return "StatusUnavailable", f"{what}: {report.reason}"
         if job.stop_reason == "timeout" or report.timed_out:
             limit = f"the task timed out after {sub.spec.timeout or 0:g} s (@timeout)"
             if job.stop_reason == "timeout":

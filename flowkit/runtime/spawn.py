@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from flowkit.errors import RunNotFound
 from flowkit.runtime.commit import close_logs
 from flowkit.runtime.entry import spec_to_args
 from flowkit.runtime.executor import TaskOutcome
@@ -46,7 +47,7 @@ class SpawnExecutor(ProcessExecutor):
             manifest = self.ctx.store.read_manifest(
                 self.ctx.run_id, spec.step, spec.task_id, spec.attempt
             )
-        except KeyError:
+        except RunNotFound:  # the task died before committing: the base class says why
             return super()._outcome(proc, logs)
         close_logs(logs)  # the task stored its own copy of its output
         return TaskOutcome(spec, manifest, {}, committed=True)

@@ -24,6 +24,7 @@ from flowkit.dsl.inputs import Inputs
 from flowkit.dsl.state import TaskState, Transition
 from flowkit.errors import FlowkitError, FlowRuntimeError
 from flowkit.graph.model import FlowGraph
+from flowkit.own_code import is_own_file
 from flowkit.runtime.spec import TaskSpec, levels_from_manifest, levels_to_json
 
 
@@ -137,15 +138,18 @@ def _check_transition(ctx: RunContext, step: str, transition: Transition | None)
         )
 
 
+_STR_FAILED = "<exception str() failed"
+
+
 def _user_traceback(exc: BaseException) -> str:
     """The traceback without flowkit's own frames: the user's code is what matters."""
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if "/flowkit/" not in f.filename.replace("\\", "/")
-    ]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not is_own_file(f.filename)]
     text = "".join(traceback.format_list(frames))
-    detail = "".join(traceback.format_exception_only(type(exc), exc))
+    message = _safe_str(exc)
+    if message.startswith(_STR_FAILED):  # the user's __str__ raised: say how, keep the type
+        detail = f"{type(exc).__qualname__}: {message}\n"
+    else:
+        detail = "".join(traceback.format_exception_only(type(exc), exc))
     return f"Traceback (most recent call last):\n{text}{detail}" if frames else detail
 
 
@@ -249,7 +253,23 @@ def _call_step(
 
 
 def _describe(exc: BaseException, text: str) -> dict[str, str]:
-    return {"type": type(exc).__name__, "message": str(exc), "traceback": text}
+    return {"type": type(exc).__name__, "message": _safe_str(exc), "traceback": text}
+
+
+def _safe_str(exc: BaseException) -> str:
+    """``str(exc)``, or a placeholder when the user's ``__str__`` itself fails.
+
+    The failure is the user's, and their exception's type must survive it: it is what the
+    user needs to see, not a crash of the task machinery.
+    """
+    try:
+        return str(exc)
+    except Exception as inner:  # any error of the user's __str__
+        try:
+            reason = f"{type(inner).__name__}: {inner}"
+        except Exception:
+            reason = type(inner).__name__
+        return f"{_STR_FAILED}: {reason}>"
 
 
 def _store_outputs(ctx: RunContext, flow: FlowSpec, state: TaskState) -> dict[str, ArtifactRef]:

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import runpy
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -59,6 +60,7 @@ def _step_args(store: FlowDatastore, plan: str | None, given: list[str]) -> list
 def main(argv: list[str] | None = None) -> int:
     """Run the task; return the exit code (the ``step`` command's, or 2 for set-up errors)."""
     args = _parser().parse_args(argv)
+    workdir: Path | None = None
     try:
         settings = load_settings()
         if not settings.datastore_root:
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         task_id = step_args[step_args.index("--task-id") + 1]
         task = f"{step_args[1]}/{task_id}"
     except (FlowkitError, OSError, ValueError, KeyError, IndexError) as exc:
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
         print(f"flowkit bootstrap: cannot start the task: {exc}", file=sys.stderr, flush=True)
         return _EXIT_SETUP
     flow_file = workdir / args.flow_file
@@ -86,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         f"flowkit bootstrap: task {task} from code snapshot {args.code[:12]} in {workdir}",
         flush=True,
     )
+    started_in = os.getcwd()
     os.chdir(workdir)
     sys.path.insert(0, str(workdir))
     sys.argv = [str(flow_file), *step_args]
@@ -94,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as done:  # the flow's CLI ends with sys.exit(code)
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+    finally:
+        # a container may run many jobs (an unmanaged compute environment, a local run of
+        # the bootstrap): leave its temporary folder as it was found
+        os.chdir(started_in)
+        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

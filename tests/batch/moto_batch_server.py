@@ -17,6 +17,8 @@ moto's normal Batch and Logs APIs, as Batch does:
   can check the 60-second minimum without waiting a minute;
 * TerminateJob stops the process (SIGTERM, then SIGKILL), also every child of an array job;
 * array children get ``AWS_BATCH_JOB_ARRAY_INDEX``;
+* DescribeJobs of a job whose name starts with ``StatusOutage`` always fails as with expired
+  credentials (``ExpiredTokenException``, HTTP 403), so a test can watch the runner give up;
 * the first ``FAKE_BATCH_THROTTLE`` (default 5) submissions to the queue ``throttled-queue`` are
   refused with ``TooManyRequestsException`` (HTTP 429), as Batch does when its quota is exceeded.
 
@@ -26,6 +28,7 @@ Every process the server starts is in its process group, so stopping the group s
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,6 +56,8 @@ _original_property = Job._get_container_property
 _original_details = Job._container_details
 _original_terminate = BatchBackend.terminate_job
 _original_submit = BatchBackend.submit_job
+_original_describe = BatchBackend.describe_jobs
+_OUTAGE_PREFIX = "StatusOutage"
 
 
 def _endpoint() -> str:
@@ -127,6 +132,7 @@ def _run(self: Any) -> None:
     """Replacement of moto's Docker-based ``Job.run``."""
     slot = False
     proc: subprocess.Popen | None = None
+    workdir = tempfile.mkdtemp(prefix="fake-batch-")  # the container's scratch, removed after
     try:
         self.status = "RUNNABLE"
         while not self.stop and not slot:
@@ -146,7 +152,7 @@ def _run(self: Any) -> None:
         proc = subprocess.Popen(
             self._get_container_property("command", []),
             env=env,
-            cwd=tempfile.mkdtemp(prefix="fake-batch-"),
+            cwd=workdir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -180,6 +186,7 @@ def _run(self: Any) -> None:
             _stop(proc)
         if slot:
             _SLOTS.release()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _terminate_job(self: Any, job_id: str, reason: str) -> None:
@@ -199,6 +206,15 @@ def _submit_job(self: Any, job_name: str, job_def_id: str, job_queue: str, *a: A
     return _original_submit(self, job_name, job_def_id, job_queue, *a, **kw)
 
 
+def _describe_jobs(self: Any, jobs: list[str] | None) -> list[dict[str, Any]]:
+    described = _original_describe(self, jobs)
+    if any(job.get("jobName", "").startswith(_OUTAGE_PREFIX) for job in described):
+        raise AWSError(
+            "The security token included in the request is expired", "ExpiredTokenException", 403
+        )
+    return described
+
+
 def install() -> None:
     """Patch moto's Batch so that jobs run as subprocesses."""
     # States are set by _run only; moto must not advance them on its own.
@@ -208,6 +224,7 @@ def install() -> None:
     Job._container_details = _container_details
     BatchBackend.terminate_job = _terminate_job
     BatchBackend.submit_job = _submit_job
+    BatchBackend.describe_jobs = _describe_jobs
 
 
 if __name__ == "__main__":

@@ -90,3 +90,22 @@ def test_batch_ctrl_c_terminates_every_job(batch_flow):
     store = batch_flow.store("SleepyBatchFlow")
     assert store.run_record("1").status == "killed"
     assert store.read_manifest("1", "nap", "2").exception["type"] == "Killed"
+
+
+def test_batch_gives_up_when_job_states_cannot_be_read(batch_flow):
+    # expired credentials: every DescribeJobs fails; the runner must not poll forever
+    result = batch_flow(
+        FLOWS / "batch" / "status_outage.py",
+        "run",
+        FLOWKIT_REMOTE_STATUS_TIMEOUT="3",
+        timeout=90,
+    )
+    assert result.returncode == 1, result.output
+    assert "giving up on 1 Batch job(s) after" in result.stderr
+    assert "StatusOutageFlow-1-start-1-a0" in result.stderr
+    assert "ExpiredTokenException" in result.stderr or "expired" in result.stderr
+    assert "task StatusOutageFlow/1/start/1 raised StatusUnavailable" in result.stderr
+    store = batch_flow.store("StatusOutageFlow")
+    manifest = store.read_manifest("1", "start", "1")
+    assert manifest.status == "failed" and manifest.exception["type"] == "StatusUnavailable"
+    assert store.run_record("1").status == "failed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -92,7 +93,11 @@ def test_code_snapshot(recorded: Path, tmp_path: Path) -> None:
         assert "foreach.py" in archive.getnames()
     folder = code.extract(tmp_path / "code")
     assert (folder / "foreach.py").read_text() == code.flowspec
-    assert code.extract().joinpath("foreach.py").is_file()  # a fresh temporary folder
+    fresh = code.extract()  # a fresh temporary folder
+    try:
+        assert fresh.joinpath("foreach.py").is_file()
+    finally:
+        shutil.rmtree(fresh)
     assert code.path.endswith(code.sha)
     assert repr(code).startswith("<code of ForeachFlow/1: foreach.py")
     with pytest.raises(ObjectNotFound) as info:

@@ -242,6 +242,12 @@ STATIC = [
         ("parameters 'rate' and 'learning_rate' both use the option --rate",),
         "give each parameter its own name",
     ),
+    Case(
+        "param_unknown_keyword.py",
+        7,
+        ("Parameter 'alpha' has no keyword 'defualt'.", 'Did you mean "default"?'),
+        "Parameter takes default, help, required, show_default, type",
+    ),
 ]
 
 RUNTIME = [

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 
 import pytest
 from flowtests import FLOWS
+
+from flowkit.own_code import PACKAGE_DIR
 
 CRASH = FLOWS / "failing" / "crashes.py"
 
@@ -42,12 +45,25 @@ def test_crash_fails_only_that_task(run_flow, mode, expected):
 def test_user_traceback_shows_user_code_not_flowkit(run_flow):
     result = run_flow(CRASH, "run", "--mode", "raise")
     assert 'crashes.py", line 22, in work' in result.stderr
-    assert "/flowkit/" not in result.stderr
+    assert f'File "{PACKAGE_DIR}{os.sep}' not in result.stderr
     store = run_flow.store("CrashFlow")
     failed = next(m for m in store.manifests("1") if m.status == "failed")
     assert failed.exception["type"] == "ValueError"
     log = store.read_log("1", "work", failed.task_id, 0, "stderr").decode()
     assert "ValueError: bad value 42" in log
+
+
+def test_user_traceback_kept_when_the_project_is_in_a_folder_named_flowkit(run_flow, tmp_path):
+    # `git clone .../flowkit` makes exactly such a folder; only the package's own frames go
+    project = tmp_path / "flowkit" / "proj"
+    project.mkdir(parents=True)
+    flow = project / "flow.py"
+    shutil.copy(CRASH, flow)
+    result = run_flow(flow, "run", "--mode", "raise")
+    assert result.returncode == 1, result.output
+    assert f'{flow}", line 22, in work' in result.stderr
+    assert "ValueError: bad value 42" in result.stderr
+    assert f'File "{PACKAGE_DIR}{os.sep}' not in result.stderr
 
 
 def test_interrupt_stops_every_task_and_marks_run_killed(run_flow):
@@ -78,3 +94,17 @@ def test_spawned_task_crash_is_isolated_too(run_flow):
     store = run_flow.store("CrashFlow")
     statuses = sorted(m.status for m in store.manifests("1") if m.step == "work")
     assert statuses == ["failed", "succeeded", "succeeded", "succeeded"]
+
+
+def test_exception_whose_str_raises_keeps_its_type(run_flow):
+    result = run_flow(FLOWS / "failing" / "bad_str.py", "run")
+    assert result.returncode == 1, result.output
+    assert "raised UnprintableError" in result.stderr
+    assert "UnprintableError: <exception str() failed: RuntimeError: no text for you>" in (
+        result.stderr
+    )
+    assert "TaskCrashed" not in result.stderr
+    assert f'File "{PACKAGE_DIR}{os.sep}' not in result.stderr
+    failed = run_flow.store("BadStrFlow").manifests("1")[0]
+    assert failed.exception["type"] == "UnprintableError"
+    assert failed.exception["message"].startswith("<exception str() failed")

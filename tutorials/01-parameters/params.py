@@ -5,6 +5,7 @@ python tutorials/01-parameters/params.py run --min-mass 4000 --species Gentoo --
 """
 
 import io
+from pathlib import Path
 
 import pandas as pd
 
@@ -15,7 +16,11 @@ class PenguinFilterFlow(FlowSpec):
     """Filter a small CSV of penguins by parameters and summarise what is left."""
 
     table = IncludeFile(
-        "table", default="penguins.csv", help="CSV file; its contents are stored with the run"
+        "table",
+        # next to this file, so the default works from any folder (a relative path given with
+        # --table is relative to the current folder, as usual on a command line)
+        default=str(Path(__file__).resolve().with_name("penguins.csv")),
+        help="CSV file; its contents are stored with the run",
     )
     min_mass = Parameter(
         "min-mass", default=0, type=int, help="keep penguins at least this heavy (g)"
