@@ -175,7 +175,7 @@ class Runner:
             decorators=self.decorators,
             with_specs=self.with_specs,
         )
-        scheduler = Scheduler(self.graph, refs)
+        scheduler = Scheduler(self.graph, refs, self.store)
         summary = RunSummary(run_id)
         executor = ExecutorPool(
             self.executor_cls(ctx),
