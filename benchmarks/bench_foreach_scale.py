@@ -8,6 +8,8 @@ a 1-wide run for the fixed cost. Metaflow's twin flow runs beside it when Metafl
 Figures per width:
     wall          the whole command, seconds.
     tasks/s       W / (wall(W) - wall(1)): throughput of the splits, fixed cost removed.
+    cpu ms/task   (CPU(W) - CPU(1)) / W, user + system time of the runner and every task process:
+                  on a shared machine this moves less with other users' load than wall time.
     ms/task       marginal cost per split while the run is in full swing: the time between the
                   commits of split 10% and split 90%, divided by the splits in between (from
                   the manifests' modification times; flowkit only).
@@ -58,6 +60,7 @@ class Sample:
 
     width: int
     wall: float
+    cpu: float
     peak_mb: float
     end_mb: float
     commits: list[float] = field(default_factory=list)  # body commit times, sorted
@@ -163,13 +166,14 @@ def measure(framework: str, width: int, timeout: float) -> Sample:
             )
             watch = _RssWatch(proc.pid)
             watch.start()
+            timer = threading.Timer(timeout, proc.kill)
+            timer.start()
             try:
-                code = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                code = -1
+                _, status, usage = os.wait4(proc.pid, 0)  # rusage of the whole process tree
+            finally:
+                timer.cancel()
             wall = time.perf_counter() - started
+            proc.returncode = code = os.waitstatus_to_exitcode(status)
             watch.stop.set()
             watch.join()
             if code != 0:
@@ -177,7 +181,8 @@ def measure(framework: str, width: int, timeout: float) -> Sample:
                 tail = log.read().decode(errors="replace")[-3000:]
                 raise BenchmarkCrashed(f"{framework} at width {width} exited {code}:\n{tail}")
         commits = _commit_times(scratch) if framework == "flowkit" else []
-        return Sample(width, wall, watch.peak_kb / 1024, watch.last_kb / 1024, commits)
+        cpu = usage.ru_utime + usage.ru_stime
+        return Sample(width, wall, cpu, watch.peak_kb / 1024, watch.last_kb / 1024, commits)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -190,8 +195,8 @@ def report(framework: str, fixed: Sample, samples: list[Sample]) -> list[str]:
     """Print the table for one framework; return the missed targets (flowkit only)."""
     print(f"\n{framework}  (fixed cost: 1-wide run {fixed.wall:.2f} s)")
     header = (
-        f"{'width':>8} {'wall s':>9} {'tasks/s':>9} {'ms/task':>8} {'early':>7} {'late':>7} "
-        f"{'peak MB':>8} {'end MB':>7}"
+        f"{'width':>8} {'wall s':>9} {'tasks/s':>9} {'cpu ms/task':>11} {'ms/task':>8} "
+        f"{'early':>7} {'late':>7} {'peak MB':>8} {'end MB':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -201,8 +206,10 @@ def report(framework: str, fixed: Sample, samples: list[Sample]) -> list[str]:
         rate = s.width / max(s.wall - fixed.wall, 1e-9)
         rates[s.width] = rate
         marginal[s.width] = s.marginal_ms(0.1, 0.9)
+        cpu_ms = (s.cpu - fixed.cpu) / s.width * 1000
         print(
-            f"{s.width:>8} {s.wall:>9.2f} {rate:>9.1f} {_fmt(marginal[s.width], '.2f'):>8} "
+            f"{s.width:>8} {s.wall:>9.2f} {rate:>9.1f} {cpu_ms:>11.2f} "
+            f"{_fmt(marginal[s.width], '.2f'):>8} "
             f"{_fmt(s.marginal_ms(0.1, 0.2), '.2f'):>7} {_fmt(s.marginal_ms(0.8, 0.9), '.2f'):>7} "
             f"{s.peak_mb:>8.1f} {s.end_mb:>7.1f}"
         )

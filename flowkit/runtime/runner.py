@@ -5,7 +5,6 @@ from __future__ import annotations
 import heapq
 import sys
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from flowkit.runtime.local import ForkExecutor, ProcessExecutor
 from flowkit.runtime.policy import FailurePolicy
 from flowkit.runtime.pool import LOCAL, ExecutorPool
 from flowkit.runtime.resume import ResumePlan
-from flowkit.runtime.scheduler import Scheduler
+from flowkit.runtime.scheduler import ReadyQueue, Scheduler
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
 
@@ -192,7 +191,12 @@ class Runner:
                 )
         try:
             self._loop(
-                executor, scheduler, deque(scheduler.start()), summary, plan, FailurePolicy(ctx)
+                executor,
+                scheduler,
+                ReadyQueue(scheduler.start()),
+                summary,
+                plan,
+                FailurePolicy(ctx),
             )
         except KeyboardInterrupt:
             for outcome in executor.cancel_all():
@@ -249,7 +253,7 @@ class Runner:
         self,
         executor: ExecutorPool,
         scheduler: Scheduler,
-        ready: deque[TaskSpec],
+        ready: ReadyQueue,
         summary: RunSummary,
         plan: ResumePlan | None,
         policy: FailurePolicy,

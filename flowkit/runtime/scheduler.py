@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections import deque
+from collections.abc import Iterable
 
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import ArtifactRef, TaskManifest
 from flowkit.dsl.state import ForeachLevel
+from flowkit.errors import CorruptObject
 from flowkit.graph.model import FlowGraph
 from flowkit.runtime.spec import ParentRef, TaskSpec, levels_from_manifest
-from flowkit.runtime.splits import read_splits
+from flowkit.runtime.splits import SplitIndex, read_splits
 
 _Key = tuple[str, tuple[tuple[str, int], ...]]
 
@@ -55,6 +58,106 @@ class _Arrivals:
             attempt = self._attempts[slot]
             out.append(ParentRef(self.flow, self.run_id, self._steps[slot], task_id, attempt))
         return out
+
+
+class FanOut:
+    """The splits of one foreach, each made into a :class:`TaskSpec` only when it is reached.
+
+    A 100,000-wide foreach would otherwise hold 100,000 specs in the runner from the start: more
+    memory for every later fork to copy. Task ids are reserved up front, so they are the same.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        manifest: TaskManifest,
+        parent: ParentRef,
+        levels: list[ForeachLevel],
+        elements: SplitIndex | None,
+        first_id: int,
+        params: dict[str, ArtifactRef],
+    ) -> None:
+        self.target = target
+        self._manifest = manifest
+        self._parents = [parent]
+        self._levels = levels
+        self._elements = elements
+        self._first_id = first_id
+        self._params = params
+        self._count = int(manifest.foreach_count or 0)
+        self._var = str(manifest.extra.get("foreach_var"))
+        # Recorded before split indexes: children index the collection themselves.
+        self._items = manifest.artifacts.get(self._var) if elements is None else None
+        self._next = 0
+        self._peeked: TaskSpec | None = None
+
+    def __len__(self) -> int:
+        return self._count - self._next
+
+    def peek(self) -> TaskSpec:
+        """The next split, without taking it."""
+        if self._peeked is None:
+            self._peeked = self._make(self._next)
+        return self._peeked
+
+    def take(self) -> TaskSpec:
+        """The next split."""
+        spec = self.peek()
+        self._peeked = None
+        self._next += 1
+        return spec
+
+    def _make(self, i: int) -> TaskSpec:
+        element = self._elements[i] if self._elements is not None else None
+        level = ForeachLevel(self._manifest.step, i, self._count, self._var, self._items, element)
+        return TaskSpec(
+            self.target,
+            str(self._first_id + i),
+            0,
+            list(self._parents),
+            [*self._levels, level],
+            self._params,
+            inputs=self._manifest,
+        )
+
+
+class ReadyQueue:
+    """Tasks ready to start, in order; the splits of a foreach are made as they are reached."""
+
+    def __init__(self, items: Iterable[TaskSpec | FanOut] = ()) -> None:
+        self._queue: deque[TaskSpec | FanOut] = deque()
+        self.extend(items)
+
+    def __bool__(self) -> bool:
+        return bool(self._queue)
+
+    def __len__(self) -> int:
+        return sum(len(x) if isinstance(x, FanOut) else 1 for x in self._queue)
+
+    def __getitem__(self, index: int) -> TaskSpec:
+        if index != 0:
+            raise IndexError("only the head of the ready queue can be read")
+        head = self._queue[0]
+        return head.peek() if isinstance(head, FanOut) else head
+
+    def append(self, spec: TaskSpec) -> None:
+        """Add one task at the end."""
+        self._queue.append(spec)
+
+    def extend(self, items: Iterable[TaskSpec | FanOut]) -> None:
+        """Add tasks (or whole fan-outs) at the end."""
+        self._queue.extend(x for x in items if not isinstance(x, FanOut) or len(x))
+
+    def popleft(self) -> TaskSpec:
+        """Take the first task."""
+        head = self._queue[0]
+        if not isinstance(head, FanOut):
+            self._queue.popleft()
+            return head
+        spec = head.take()
+        if not len(head):
+            self._queue.popleft()
+        return spec
 
 
 class Scheduler:
@@ -102,14 +205,17 @@ class Scheduler:
         """Continue numbering tasks after ``last_id`` (used when tasks are cloned)."""
         self._last_id = max(self._last_id, last_id)
 
-    def done(self, manifest: TaskManifest) -> list[TaskSpec]:
-        """Return the tasks enabled by the successful task ``manifest``."""
+    def done(self, manifest: TaskManifest) -> list[TaskSpec | FanOut]:
+        """Return the tasks enabled by the successful task ``manifest``.
+
+        The splits of a foreach come as one :class:`FanOut`, which makes them one by one.
+        """
         levels = levels_from_manifest(manifest)
         parent = ParentRef.of(manifest)
-        specs: list[TaskSpec] = []
+        specs: list[TaskSpec | FanOut] = []
         for target in manifest.next_steps:
             if manifest.foreach_count is not None:
-                specs.extend(self._fan_out(target, manifest, parent, levels))
+                specs.append(self._fan_out(target, manifest, parent, levels))
             elif self.graph[target].is_join:
                 specs.extend(self._arrive(target, manifest, levels))
             else:
@@ -118,26 +224,20 @@ class Scheduler:
 
     def _fan_out(
         self, target: str, manifest: TaskManifest, parent: ParentRef, levels: list[ForeachLevel]
-    ) -> list[TaskSpec]:
-        var = str(manifest.extra.get("foreach_var"))
+    ) -> FanOut:
         n = int(manifest.foreach_count or 0)
+        elements = None
         if manifest.foreach_splits is not None:
             # Each child gets its own element's blob, as the parent fixed them: read once here.
-            elements: list[str | None] = list(read_splits(self.store, manifest.foreach_splits))
-            items = None
-        else:  # recorded before split indexes: children index the collection themselves
-            elements = [None] * n
-            items = manifest.artifacts.get(var)
-        step = manifest.step
-        return [
-            self._new(
-                target,
-                [parent],
-                [*levels, ForeachLevel(step, i, n, var, items, element)],
-                manifest,
-            )
-            for i, element in enumerate(elements)
-        ]
+            elements = read_splits(self.store, manifest.foreach_splits)
+            if len(elements) != n:
+                raise CorruptObject(
+                    f"the split index of {manifest.pathspec} names {len(elements)} elements, "
+                    f"but the task fanned out over {n}"
+                )
+        first_id = self._last_id + 1
+        self._last_id += n  # ids are taken now, so the splits are numbered as they are ordered
+        return FanOut(target, manifest, parent, levels, elements, first_id, self.params)
 
     def _arrive(
         self, join: str, manifest: TaskManifest, levels: list[ForeachLevel]

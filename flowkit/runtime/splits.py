@@ -63,7 +63,30 @@ def store_splits(store: FlowDatastore, elements: list[Any], var: str) -> str:
     return store.content.put([_HEADER, "\n".join(names).encode()])
 
 
-def read_splits(store: FlowDatastore, index: str) -> list[str]:
+class SplitIndex:
+    """The element blob names of a foreach, in split order, kept as the stored bytes.
+
+    A 100,000-wide foreach has 100,000 names: the runner keeps them as one bytes object (65
+    bytes each) and makes a ``str`` only for the split it is starting.
+    """
+
+    _WIDTH = 65  # 64 hex digits and a newline
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self._count = (len(body) + 1) // self._WIDTH if body else 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: int) -> str:
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        start = index * self._WIDTH
+        return self._body[start : start + self._WIDTH - 1].decode()
+
+
+def read_splits(store: FlowDatastore, index: str) -> SplitIndex:
     """The element blob names recorded in the split index blob ``index``, in split order.
 
     Raises:
@@ -71,7 +94,7 @@ def read_splits(store: FlowDatastore, index: str) -> list[str]:
         ObjectNotFound: The blob is missing.
     """
     data = bytes(store.content.get(index))
-    if not data.startswith(_HEADER):
-        raise CorruptObject(f"the blob {index} is not a foreach split index")
     body = data[len(_HEADER) :]
-    return body.decode().split("\n") if body else []
+    if not data.startswith(_HEADER) or (body and (len(body) + 1) % SplitIndex._WIDTH):
+        raise CorruptObject(f"the blob {index} is not a foreach split index")
+    return SplitIndex(body)
