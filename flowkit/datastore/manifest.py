@@ -92,6 +92,9 @@ class TaskManifest:
         parents: Pathspecs (``Flow/run/step/task``) of the tasks this one ran after.
         next_steps: Steps the task transitioned to.
         foreach_count: Number of splits when the task started a foreach.
+        foreach_splits: When the task started a foreach, the blob name of its split index: the
+            ordered element blob names, one per split (see ``flowkit.runtime.splits``). ``None``
+            for records written before flowkit fixed each split's element in the parent.
         exception: ``type``, ``message`` and ``traceback`` of the error when the task failed.
         logs: Stream name to size in bytes; an absent stream was empty.
         origin_pathspec: The task this one was cloned from when a run was resumed.
@@ -111,6 +114,7 @@ class TaskManifest:
     parents: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
     foreach_count: int | None = None
+    foreach_splits: str | None = None
     exception: dict[str, str] | None = None
     logs: dict[str, int] = field(default_factory=dict)
     origin_pathspec: str | None = None

@@ -260,7 +260,8 @@ class FlowSpec:
                 f"{where} fans out with foreach={var!r}, but self.{var} is not set",
                 hint=f"assign the sequence first: self.{var} = [...]",
             ) from None
-        if isinstance(items, (str, bytes)) or not isinstance(items, Sized):
+        # A str fans out over its characters; bytes would give integers, which is never meant.
+        if isinstance(items, bytes) or not isinstance(items, Sized):
             shown = repr(items) if len(repr(items)) <= 40 else repr(items)[:37] + "..."
             raise FlowRuntimeError(
                 f"{where}: foreach={var!r} needs a list or another sequence with a length, "

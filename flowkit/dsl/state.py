@@ -16,13 +16,23 @@ from flowkit.errors import FlowRuntimeError
 
 @dataclass(frozen=True)
 class ForeachLevel:
-    """One level of foreach nesting: which split this task is, and where its input lives."""
+    """One level of foreach nesting: which split this task is, and where its input lives.
+
+    Attributes:
+        step: The step that fanned out.
+        index: This split's position.
+        num_splits: How many splits the foreach produced.
+        var: The artifact fanned out over.
+        items_ref: The whole collection, for runs recorded before ``element`` existed.
+        element: This split's own element, as fixed by the parent (opaque reference).
+    """
 
     step: str
     index: int
     num_splits: int
     var: str
     items_ref: Any = None
+    element: Any = None
 
 
 @dataclass
@@ -37,12 +47,19 @@ class Transition:
 
 
 def item_at(items: Any, index: int) -> Any:
-    """Return element ``index`` of a foreach sequence (list, array, DataFrame rows, set...)."""
+    """Return element ``index`` of a foreach sequence (list, array, DataFrame rows, set...).
+
+    Only used for runs recorded before the parent fixed each split's element: iterating a set
+    again in another interpreter may give another order.
+    """
     if hasattr(items, "iloc"):
         return items.iloc[index]
     if isinstance(items, Mapping) or not hasattr(items, "__getitem__"):
         return list(items)[index]
     return items[index]
+
+
+_INPUT = "\0input"  # cache key no artifact name can clash with
 
 
 @dataclass
@@ -84,10 +101,16 @@ class TaskState:
         return value
 
     def foreach_input(self) -> Any:
-        """The element of the innermost foreach this task works on."""
+        """The element of the innermost foreach this task works on (loaded once)."""
         if not self.foreach:
             return None
+        if _INPUT in self._cache:
+            return self._cache[_INPUT]
         level = self.foreach[-1]
+        if level.element is not None:
+            value = self.loader(level.element)  # only this split's element, never the whole
+            self._cache[_INPUT] = value
+            return value
         items = (
             self.loader(level.items_ref) if level.items_ref is not None else self.load(level.var)
         )

@@ -13,10 +13,10 @@ import sys
 from typing import Any, TextIO
 
 from flowkit.datastore.manifest import TaskManifest
-from flowkit.errors import RunNotFound
+from flowkit.errors import CorruptObject, ObjectNotFound, RunNotFound
 from flowkit.runtime.commit import commit_task
 from flowkit.runtime.output import LogSpool
-from flowkit.runtime.spec import TaskSpec, levels_from_json, levels_to_json
+from flowkit.runtime.spec import ParentRef, TaskSpec, levels_from_json, levels_to_json
 from flowkit.runtime.task import RunContext, execute_task
 
 
@@ -39,6 +39,12 @@ class _Tee(io.TextIOBase):
         self._real.flush()
 
 
+# Up to this many parents go on the command line; more are stored as one blob whose name is
+# passed instead, so a 100,000-way join does not exceed the system's argument-size limit.
+_INLINE_PARENTS = 16
+_PARENTS_HEADER = b"flowkit-parents 1\n"
+
+
 def parse_parent(run_id: str, pathspec: str) -> tuple[str, str, str]:
     """``run/step/task`` or ``Flow/run/step/task`` -> (run, step, task)."""
     parts = pathspec.split("/")
@@ -47,41 +53,73 @@ def parse_parent(run_id: str, pathspec: str) -> tuple[str, str, str]:
     return parts[-3], parts[-2], parts[-1]
 
 
+def _stored_parents(ctx: RunContext, name: str) -> list[ParentRef]:
+    try:
+        data = bytes(ctx.store.content.get(name))
+    except ObjectNotFound as exc:
+        raise RunNotFound(
+            f"the parent list {name} of this task is not in the datastore",
+            hint="start the task through the runner (python FLOW.py run), which stores it",
+        ) from exc
+    if not data.startswith(_PARENTS_HEADER):
+        raise CorruptObject(f"the blob {name} is not a list of parent tasks")
+    refs = []
+    for line in data[len(_PARENTS_HEADER) :].decode().splitlines():
+        run_id, step, task_id, attempt = line.split("/")
+        number = int(attempt) if attempt else None  # empty: the latest attempt
+        refs.append(ParentRef(ctx.flow_name, run_id, step, task_id, number))
+    return refs
+
+
+def _parent_args(ctx: RunContext, parents: list[ParentRef]) -> list[str]:
+    if len(parents) <= _INLINE_PARENTS:
+        out = []
+        for ref in parents:
+            out += ["--parent", f"{ref.run_id}/{ref.step}/{ref.task_id}"]
+        return out
+    lines = "\n".join(
+        f"{r.run_id}/{r.step}/{r.task_id}/{'' if r.attempt is None else r.attempt}" for r in parents
+    )
+    name = ctx.store.content.put([_PARENTS_HEADER, lines.encode()])
+    return ["--parent", f"@{name}"]
+
+
 def spec_from_args(
     ctx: RunContext, step: str, task_id: str, attempt: int, parents: list[str], foreach_json: str
 ) -> TaskSpec:
-    """Rebuild a :class:`TaskSpec` from command-line values, reading parents from the datastore.
+    """Rebuild a :class:`TaskSpec` from command-line values.
+
+    A ``--parent`` of ``@NAME`` names a stored list of parents (what :func:`spec_to_args` passes
+    for a wide join). The parents' manifests are read by the task itself when it runs.
 
     Raises:
-        RunNotFound: The run or a parent task does not exist.
+        RunNotFound: The run does not exist, or a stored parent list is missing.
     """
     record = ctx.store.run_record(ctx.run_id)
-    manifests: list[TaskManifest] = []
+    refs: list[ParentRef] = []
     for pathspec in parents:
+        if pathspec.startswith("@"):
+            refs += _stored_parents(ctx, pathspec[1:])
+            continue
         run_id, parent_step, parent_task = parse_parent(ctx.run_id, pathspec)
-        try:
-            manifests.append(ctx.store.read_manifest(run_id, parent_step, parent_task))
-        except RunNotFound as exc:
-            raise RunNotFound(
-                f"parent task {pathspec} has no manifest", hint="run it first"
-            ) from exc
+        refs.append(ParentRef(ctx.flow_name, run_id, parent_step, parent_task))
     levels = levels_from_json(json.loads(foreach_json)) if foreach_json else []
-    return TaskSpec(step, task_id, attempt, manifests, levels, dict(record.parameters))
+    return TaskSpec(step, task_id, attempt, refs, levels, dict(record.parameters))
 
 
-def spec_to_args(spec: TaskSpec, run_id: str, with_specs: tuple[str, ...] = ()) -> list[str]:
+def spec_to_args(ctx: RunContext, spec: TaskSpec) -> list[str]:
     """The ``step`` command's arguments that :func:`spec_from_args` turns back into ``spec``.
 
     Every executor that starts a task in a fresh interpreter (spawn, Batch) builds its command
-    line here, so the entry point and its callers cannot drift apart.
+    line here, so the entry point and its callers cannot drift apart. A foreach child's
+    arguments carry its own element's blob name, never the collection.
     """
     args = ["step", spec.step, "--task-id", spec.task_id, "--attempt", str(spec.attempt)]
-    for parent in spec.parents:
-        args += ["--parent", f"{parent.run_id}/{parent.step}/{parent.task_id}"]
+    args += _parent_args(ctx, spec.parents)
     if spec.foreach:
         args += ["--foreach-json", json.dumps(levels_to_json(spec.foreach))]
-    args += ["--run-id", run_id]
-    for with_spec in with_specs:
+    args += ["--run-id", ctx.run_id]
+    for with_spec in ctx.with_specs:
         args += ["--with", with_spec]
     return args
 

@@ -9,6 +9,7 @@ from flowkit.datastore.manifest import TaskManifest
 from flowkit.decorators.builtin import CaughtException
 from flowkit.errors import FlowRuntimeError
 from flowkit.runtime.spec import TaskSpec
+from flowkit.runtime.splits import elements_of, store_splits
 from flowkit.runtime.task import RunContext
 
 #: Failures the user caused on purpose: never retried.
@@ -62,8 +63,8 @@ class FailurePolicy:
         """The failed attempt, turned into a success that carries the exception in ``var``."""
         node = self.ctx.graph[spec.step]
         refs = dict(spec.params)
-        if spec.parents and not node.is_join:
-            refs.update(spec.parents[0].artifacts)
+        if spec.inputs is not None and not node.is_join:
+            refs.update(spec.inputs.artifacts)
         exc = manifest.exception or {}
         caught = CaughtException(
             exc.get("type", "Exception"),
@@ -74,6 +75,7 @@ class FailurePolicy:
         refs[var] = self.ctx.store.save_artifact(caught, var)
         extra = dict(manifest.extra, caught=var)
         count = None
+        splits = None
         if node.kind == "foreach":
             items_var = str(node.foreach_var)
             if items_var not in refs:
@@ -82,7 +84,10 @@ class FailurePolicy:
                     "the failure, so there is nothing to fan out over",
                     hint=f"set self.{items_var} in an earlier step",
                 )
-            count = len(self.ctx.store.load_artifact(refs[items_var]))
+            items = self.ctx.store.load_artifact(refs[items_var])
+            count = len(items)
+            elements = elements_of(items, count, f"step {node.name!r}")
+            splits = store_splits(self.ctx.store, elements, items_var)
             extra["foreach_var"] = items_var
         return dataclasses.replace(
             manifest,
@@ -90,5 +95,6 @@ class FailurePolicy:
             artifacts=refs,
             next_steps=list(node.out),
             foreach_count=count,
+            foreach_splits=splits,
             extra=extra,
         )

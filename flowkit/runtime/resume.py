@@ -216,7 +216,7 @@ class ResumePlan:
         origin = self._by_identity.get(_identity(spec.step, spec))
         if origin is None:
             return None
-        sources = sorted(self._source(p.origin_pathspec or "") for p in spec.parents)
+        sources = sorted(self._source(p.origin or "") for p in spec.parents)
         if sources != sorted(self._source(p) for p in origin.parents):
             return None  # its inputs were recomputed: it must run again
         return origin

@@ -5,7 +5,6 @@ from __future__ import annotations
 import heapq
 import sys
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from flowkit.runtime.local import ForkExecutor, ProcessExecutor
 from flowkit.runtime.policy import FailurePolicy
 from flowkit.runtime.pool import LOCAL, ExecutorPool
 from flowkit.runtime.resume import ResumePlan
-from flowkit.runtime.scheduler import Scheduler
+from flowkit.runtime.scheduler import ReadyQueue, Scheduler
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
 
@@ -247,7 +246,7 @@ class Runner:
                 decorators=self.decorators,
                 with_specs=self.with_specs,
             )
-            scheduler = Scheduler(self.graph, refs)
+            scheduler = Scheduler(self.graph, refs, self.store)
             executor = ExecutorPool(
                 self.executor_cls(ctx),
                 self.max_workers,
@@ -264,7 +263,7 @@ class Runner:
             self._loop(
                 executor,
                 scheduler,
-                deque(scheduler.start()),
+                ReadyQueue(scheduler.start()),
                 summary,
                 plan,
                 FailurePolicy(ctx),
@@ -386,7 +385,7 @@ class Runner:
         self,
         executor: ExecutorPool,
         scheduler: Scheduler,
-        ready: deque[TaskSpec],
+        ready: ReadyQueue,
         summary: RunSummary,
         plan: ResumePlan | None,
         policy: FailurePolicy,

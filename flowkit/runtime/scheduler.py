@@ -2,12 +2,162 @@
 
 from __future__ import annotations
 
+import sys
+from array import array
+from collections import deque
+from collections.abc import Iterable
+
+from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import ArtifactRef, TaskManifest
 from flowkit.dsl.state import ForeachLevel
+from flowkit.errors import CorruptObject
 from flowkit.graph.model import FlowGraph
-from flowkit.runtime.spec import TaskSpec, levels_from_manifest
+from flowkit.runtime.spec import ParentRef, TaskSpec, levels_from_manifest
+from flowkit.runtime.splits import SplitIndex, read_splits
 
 _Key = tuple[str, tuple[tuple[str, int], ...]]
+
+
+class _Arrivals:
+    """The branches of one join that have finished, kept as compact identities.
+
+    The runner holds these until the last branch arrives; for a 100,000-way foreach that is
+    100,000 entries, so each is a few bytes in arrays (task id, attempt, step), not a manifest.
+    """
+
+    def __init__(self, flow: str, run_id: str, expected: int) -> None:
+        self.flow = flow
+        self.run_id = run_id
+        self.expected = expected
+        self.count = 0
+        self._task_ids = array("q", [-1]) * expected
+        self._attempts = array("l", [0]) * expected
+        self._steps: list[str] = [""] * expected
+        self._odd: dict[int, ParentRef] = {}  # clones, other runs, non-numeric task ids
+
+    def add(self, slot: int, manifest: TaskManifest) -> None:
+        if self._task_ids[slot] != -1 or slot in self._odd:
+            return  # already arrived (a duplicate report): count it once
+        self.count += 1
+        ref = ParentRef.of(manifest)
+        if ref.origin is None and ref.run_id == self.run_id and manifest.task_id.isdigit():
+            self._task_ids[slot] = int(manifest.task_id)
+            self._attempts[slot] = manifest.attempt
+            self._steps[slot] = sys.intern(manifest.step)
+        else:
+            self._odd[slot] = ref
+
+    def parents(self) -> list[ParentRef]:
+        out = []
+        for slot in range(self.expected):
+            odd = self._odd.get(slot)
+            if odd is not None:
+                out.append(odd)
+                continue
+            task_id = str(self._task_ids[slot])
+            attempt = self._attempts[slot]
+            out.append(ParentRef(self.flow, self.run_id, self._steps[slot], task_id, attempt))
+        return out
+
+
+class FanOut:
+    """The splits of one foreach, each made into a :class:`TaskSpec` only when it is reached.
+
+    A 100,000-wide foreach would otherwise hold 100,000 specs in the runner from the start: more
+    memory for every later fork to copy. Task ids are reserved up front, so they are the same.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        manifest: TaskManifest,
+        parent: ParentRef,
+        levels: list[ForeachLevel],
+        elements: SplitIndex | None,
+        first_id: int,
+        params: dict[str, ArtifactRef],
+    ) -> None:
+        self.target = target
+        self._manifest = manifest
+        self._parents = [parent]
+        self._levels = levels
+        self._elements = elements
+        self._first_id = first_id
+        self._params = params
+        self._count = int(manifest.foreach_count or 0)
+        self._var = str(manifest.extra.get("foreach_var"))
+        # Recorded before split indexes: children index the collection themselves.
+        self._items = manifest.artifacts.get(self._var) if elements is None else None
+        self._next = 0
+        self._peeked: TaskSpec | None = None
+
+    def __len__(self) -> int:
+        return self._count - self._next
+
+    def peek(self) -> TaskSpec:
+        """The next split, without taking it."""
+        if self._peeked is None:
+            self._peeked = self._make(self._next)
+        return self._peeked
+
+    def take(self) -> TaskSpec:
+        """The next split."""
+        spec = self.peek()
+        self._peeked = None
+        self._next += 1
+        return spec
+
+    def _make(self, i: int) -> TaskSpec:
+        element = self._elements[i] if self._elements is not None else None
+        level = ForeachLevel(self._manifest.step, i, self._count, self._var, self._items, element)
+        return TaskSpec(
+            self.target,
+            str(self._first_id + i),
+            0,
+            list(self._parents),
+            [*self._levels, level],
+            self._params,
+            inputs=self._manifest,
+        )
+
+
+class ReadyQueue:
+    """Tasks ready to start, in order; the splits of a foreach are made as they are reached."""
+
+    def __init__(self, items: Iterable[TaskSpec | FanOut] = ()) -> None:
+        self._queue: deque[TaskSpec | FanOut] = deque()
+        self.extend(items)
+
+    def __bool__(self) -> bool:
+        return bool(self._queue)
+
+    def __len__(self) -> int:
+        return sum(len(x) if isinstance(x, FanOut) else 1 for x in self._queue)
+
+    def __getitem__(self, index: int) -> TaskSpec:
+        if index != 0:
+            raise IndexError("only the head of the ready queue can be read")
+        head = self._queue[0]
+        return head.peek() if isinstance(head, FanOut) else head
+
+    def append(self, spec: TaskSpec) -> None:
+        """Add one task at the end."""
+        self._queue.append(spec)
+
+    def extend(self, items: Iterable[TaskSpec | FanOut]) -> None:
+        """Add tasks (or whole fan-outs) at the end."""
+        self._queue.extend(x for x in items if not isinstance(x, FanOut) or len(x))
+
+    def popleft(self) -> TaskSpec:
+        """Take the first task."""
+        head = self._queue[0]
+        if not isinstance(head, FanOut):
+            self._queue.popleft()
+            return head
+        spec = head.take()
+        if not len(head):
+            self._queue.popleft()
+        return spec
 
 
 class Scheduler:
@@ -16,17 +166,31 @@ class Scheduler:
     Joins wait until every branch they close has arrived: one task per branch of a static split,
     or every split of a foreach (keyed by the enclosing foreach indexes, so nested foreach joins
     stay apart).
+
+    Args:
+        graph: The flow's graph.
+        params: The run's parameter artifacts.
+        store: Where a foreach's split index is read from.
     """
 
-    def __init__(self, graph: FlowGraph, params: dict[str, ArtifactRef]) -> None:
+    def __init__(
+        self, graph: FlowGraph, params: dict[str, ArtifactRef], store: FlowDatastore
+    ) -> None:
         self.graph = graph
         self.params = params
+        self.store = store
         self._last_id = 0
-        self._waiting: dict[_Key, dict[int, TaskManifest]] = {}
+        self._waiting: dict[_Key, _Arrivals] = {}
 
-    def _new(self, step: str, parents: list[TaskManifest], levels: list[ForeachLevel]) -> TaskSpec:
+    def _new(
+        self,
+        step: str,
+        parents: list[ParentRef],
+        levels: list[ForeachLevel],
+        inputs: TaskManifest | None = None,
+    ) -> TaskSpec:
         self._last_id += 1
-        return TaskSpec(step, str(self._last_id), 0, parents, levels, self.params)
+        return TaskSpec(step, str(self._last_id), 0, parents, levels, self.params, inputs=inputs)
 
     def start(self) -> list[TaskSpec]:
         """The first task of the run."""
@@ -41,26 +205,39 @@ class Scheduler:
         """Continue numbering tasks after ``last_id`` (used when tasks are cloned)."""
         self._last_id = max(self._last_id, last_id)
 
-    def done(self, manifest: TaskManifest) -> list[TaskSpec]:
-        """Return the tasks enabled by the successful task ``manifest``."""
+    def done(self, manifest: TaskManifest) -> list[TaskSpec | FanOut]:
+        """Return the tasks enabled by the successful task ``manifest``.
+
+        The splits of a foreach come as one :class:`FanOut`, which makes them one by one.
+        """
         levels = levels_from_manifest(manifest)
-        specs: list[TaskSpec] = []
+        parent = ParentRef.of(manifest)
+        specs: list[TaskSpec | FanOut] = []
         for target in manifest.next_steps:
             if manifest.foreach_count is not None:
-                var = str(manifest.extra.get("foreach_var"))
-                items = manifest.artifacts.get(var)
-                n = manifest.foreach_count
-                specs.extend(
-                    self._new(
-                        target, [manifest], [*levels, ForeachLevel(manifest.step, i, n, var, items)]
-                    )
-                    for i in range(n)
-                )
+                specs.append(self._fan_out(target, manifest, parent, levels))
             elif self.graph[target].is_join:
                 specs.extend(self._arrive(target, manifest, levels))
             else:
-                specs.append(self._new(target, [manifest], levels))
+                specs.append(self._new(target, [parent], levels, manifest))
         return specs
+
+    def _fan_out(
+        self, target: str, manifest: TaskManifest, parent: ParentRef, levels: list[ForeachLevel]
+    ) -> FanOut:
+        n = int(manifest.foreach_count or 0)
+        elements = None
+        if manifest.foreach_splits is not None:
+            # Each child gets its own element's blob, as the parent fixed them: read once here.
+            elements = read_splits(self.store, manifest.foreach_splits)
+            if len(elements) != n:
+                raise CorruptObject(
+                    f"the split index of {manifest.pathspec} names {len(elements)} elements, "
+                    f"but the task fanned out over {n}"
+                )
+        first_id = self._last_id + 1
+        self._last_id += n  # ids are taken now, so the splits are numbered as they are ordered
+        return FanOut(target, manifest, parent, levels, elements, first_id, self.params)
 
     def _arrive(
         self, join: str, manifest: TaskManifest, levels: list[ForeachLevel]
@@ -74,9 +251,11 @@ class Scheduler:
             outer = levels
             slot, expected = node.branch_of_parent[manifest.step], len(split.out)
         key: _Key = (join, tuple((lv.step, lv.index) for lv in outer))
-        arrived = self._waiting.setdefault(key, {})
-        arrived[slot] = manifest
-        if len(arrived) < expected:
+        arrived = self._waiting.get(key)
+        if arrived is None:
+            arrived = self._waiting[key] = _Arrivals(manifest.flow, manifest.run_id, expected)
+        arrived.add(slot, manifest)
+        if arrived.count < expected:
             return []
         del self._waiting[key]
-        return [self._new(join, [arrived[i] for i in sorted(arrived)], outer)]
+        return [self._new(join, arrived.parents(), outer)]

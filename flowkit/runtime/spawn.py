@@ -32,7 +32,7 @@ class SpawnExecutor(ProcessExecutor):
             str(ctx.flow_file),
             "--datastore-root",
             ctx.store.storage.root,
-            *spec_to_args(spec, ctx.run_id, ctx.with_specs),
+            *spec_to_args(ctx, spec),
         ]
         actions = [
             (os.POSIX_SPAWN_DUP2, out_w, 1),

@@ -9,6 +9,47 @@ from flowkit.datastore.manifest import ArtifactRef, TaskManifest
 from flowkit.dsl.state import ForeachLevel
 
 
+@dataclass(frozen=True, slots=True)
+class ParentRef:
+    """Which task attempt a task takes its inputs from: an identity, not the manifest itself.
+
+    A join over a 100,000-way foreach has 100,000 parents; the runner keeps only these small
+    identities and the join task reads the manifests itself, in its own process.
+
+    Attributes:
+        flow: Flow name.
+        run_id: Run of the parent (the current run; clones of a resume are written there too).
+        step: Step of the parent.
+        task_id: Task id of the parent.
+        attempt: The parent's successful attempt; ``None`` means the latest one stored.
+        origin: For a parent cloned by resume, the pathspec of the task it was cloned from.
+    """
+
+    flow: str
+    run_id: str
+    step: str
+    task_id: str
+    attempt: int | None = None
+    origin: str | None = None
+
+    @property
+    def pathspec(self) -> str:
+        """``Flow/run/step/task``."""
+        return f"{self.flow}/{self.run_id}/{self.step}/{self.task_id}"
+
+    @classmethod
+    def of(cls, manifest: TaskManifest) -> ParentRef:
+        """The identity of the task attempt ``manifest`` records."""
+        return cls(
+            manifest.flow,
+            manifest.run_id,
+            manifest.step,
+            manifest.task_id,
+            manifest.attempt,
+            manifest.origin_pathspec,
+        )
+
+
 @dataclass
 class TaskSpec:
     """One task to run.
@@ -17,19 +58,22 @@ class TaskSpec:
         step: Step name.
         task_id: Task id within the run.
         attempt: Attempt number (0 first).
-        parents: Manifests of the tasks whose outputs are this task's inputs (several for a join).
+        parents: The tasks whose outputs are this task's inputs (several for a join).
         foreach: Foreach levels enclosing the task, outermost first.
         params: The run's parameter artifacts (always inherited).
         timeout: Seconds after which the executor kills the task (``@timeout``).
+        inputs: The manifest of the only parent of a non-join task, when the launcher already
+            holds it (saves a read); ``None`` means the task reads its parents' manifests.
     """
 
     step: str
     task_id: str
     attempt: int
-    parents: list[TaskManifest]
+    parents: list[ParentRef]
     foreach: list[ForeachLevel] = field(default_factory=list)
     params: dict[str, ArtifactRef] = field(default_factory=dict)
     timeout: float | None = None
+    inputs: TaskManifest | None = None
 
     @property
     def parent_pathspecs(self) -> list[str]:
@@ -39,16 +83,20 @@ class TaskSpec:
 
 def levels_to_json(levels: list[ForeachLevel]) -> list[dict[str, Any]]:
     """Foreach levels as plain JSON (stored in the manifest's ``extra``)."""
-    return [
-        {
+    out = []
+    for lv in levels:
+        raw: dict[str, Any] = {
             "step": lv.step,
             "index": lv.index,
             "num_splits": lv.num_splits,
             "var": lv.var,
-            "items": lv.items_ref.sha if lv.items_ref is not None else None,
         }
-        for lv in levels
-    ]
+        if lv.element is not None:
+            raw["element"] = lv.element
+        else:  # recorded before the parent fixed each element: the child re-reads the whole
+            raw["items"] = lv.items_ref.sha if lv.items_ref is not None else None
+        out.append(raw)
+    return out
 
 
 def levels_from_manifest(manifest: TaskManifest) -> list[ForeachLevel]:
@@ -62,5 +110,8 @@ def levels_from_json(levels: list[dict[str, Any]]) -> list[ForeachLevel]:
     for raw in levels:
         items = raw.get("items")
         ref = ArtifactRef(sha=items, type="", size=0) if items else None
-        out.append(ForeachLevel(raw["step"], raw["index"], raw["num_splits"], raw["var"], ref))
+        level = ForeachLevel(
+            raw["step"], raw["index"], raw["num_splits"], raw["var"], ref, raw.get("element")
+        )
+        out.append(level)
     return out

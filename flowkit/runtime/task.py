@@ -12,6 +12,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,11 @@ from flowkit.dsl.state import TaskState, Transition
 from flowkit.errors import FlowkitError, FlowRuntimeError
 from flowkit.graph.model import FlowGraph
 from flowkit.own_code import is_own_file
-from flowkit.runtime.spec import TaskSpec, levels_from_manifest, levels_to_json
+from flowkit.runtime.spec import ParentRef, TaskSpec, levels_from_manifest, levels_to_json
+from flowkit.runtime.splits import elements_of, store_splits
+
+# A join on S3 reads every parent's manifest: enough requests in flight to hide the latency.
+_PARENT_READ_THREADS = 16
 
 
 class RunContext:
@@ -68,26 +73,53 @@ def _make_view(ctx: RunContext, state: TaskState) -> FlowSpec:
     return flow
 
 
-def _loader(ctx: RunContext, spec: TaskSpec) -> Callable[[ArtifactRef], Any]:
+def _loader(ctx: RunContext, referrers: list[TaskManifest]) -> Callable[[ArtifactRef], Any]:
+    """A loader whose errors can name the artifact and who produced it.
+
+    ``referrers`` is the list of parent manifests, filled in by the caller once they are read.
+    """
+
     def load(ref: ArtifactRef) -> Any:
-        # The parents let a damaged input's error name the artifact and who produced it.
-        return ctx.store.load_artifact(ref, referrers=spec.parents, run_id=ctx.run_id)
+        return ctx.store.load_artifact(ref, referrers=referrers, run_id=ctx.run_id)
 
     return load
 
 
+def parent_manifests(store: FlowDatastore, parents: list[ParentRef]) -> list[TaskManifest]:
+    """Read the manifests of ``parents`` (concurrently on remote stores: a join may have many).
+
+    Raises:
+        RunNotFound: A parent task has no manifest.
+    """
+
+    def read(ref: ParentRef) -> TaskManifest:
+        return store.read_manifest(ref.run_id, ref.step, ref.task_id, ref.attempt)
+
+    if store.storage.is_local or len(parents) < 2:
+        return [read(ref) for ref in parents]
+    with ThreadPoolExecutor(_PARENT_READ_THREADS) as pool:
+        return list(pool.map(read, parents))
+
+
 def _build_flow(ctx: RunContext, spec: TaskSpec) -> tuple[FlowSpec, Inputs | None]:
     node = ctx.graph[spec.step]
-    load = _loader(ctx, spec)
+    referrers: list[TaskManifest] = []
+    load = _loader(ctx, referrers)
     params = frozenset(spec.params)
     if not node.is_join:
         refs: dict[str, Any] = dict(spec.params)
-        if spec.parents:
-            refs.update(spec.parents[0].artifacts)
+        parent = spec.inputs
+        if parent is None and spec.parents:
+            parent = parent_manifests(ctx.store, spec.parents[:1])[0]
+        if parent is not None:
+            refs.update(parent.artifacts)
+            referrers.append(parent)
         state = TaskState(ctx.flow_name, spec.step, refs, load, params, list(spec.foreach))
         return _make_view(ctx, state), None
     views = []
-    for parent in spec.parents:
+    # A join reads its parents here, in the task's process: the runner keeps only identities.
+    referrers += parent_manifests(ctx.store, spec.parents)
+    for parent in referrers:
         branch_refs = dict(spec.params)
         branch_refs.update(parent.artifacts)
         view_state = TaskState(
@@ -213,6 +245,7 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
             manifest.foreach_count = state.transition.num_splits
             if state.transition.foreach:
                 manifest.extra["foreach_var"] = state.transition.foreach
+                manifest.foreach_splits = _fix_splits(ctx, flow, spec.step, state.transition)
         manifest.status = "succeeded"
     except FlowkitError as exc:
         manifest.exception = _describe(exc, exc.format_message())
@@ -270,6 +303,14 @@ def _safe_str(exc: BaseException) -> str:
         except Exception:
             reason = type(inner).__name__
         return f"{_STR_FAILED}: {reason}>"
+
+
+def _fix_splits(ctx: RunContext, flow: FlowSpec, step: str, transition: Transition) -> str:
+    """Iterate the foreach collection once, here, and store each split's element."""
+    var = str(transition.foreach)
+    count = int(transition.num_splits or 0)
+    elements = elements_of(getattr(flow, var), count, f"step {step!r}")
+    return store_splits(ctx.store, elements, var)
 
 
 def _store_outputs(ctx: RunContext, flow: FlowSpec, state: TaskState) -> dict[str, ArtifactRef]:

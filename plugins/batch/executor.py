@@ -157,7 +157,7 @@ class BatchExecutor(RemoteExecutor):
         ctx, first = self.ctx, specs[0]
         config = self._config(first.step)
         flow_file = ctx.flow_file.name if ctx.flow_file else f"{ctx.flow_name}.py"
-        argvs = [spec_to_args(spec, ctx.run_id, ctx.with_specs) for spec in specs]
+        argvs = [spec_to_args(ctx, spec) for spec in specs]
         single = len(specs) == 1
         plan = None if single and fits_inline(argvs[0]) else self._plan(argvs)
         command = bootstrap_command(
