@@ -107,20 +107,22 @@ def spec_from_args(
     return TaskSpec(step, task_id, attempt, refs, levels, dict(record.parameters))
 
 
-def spec_to_args(ctx: RunContext, spec: TaskSpec) -> list[str]:
+def spec_to_args(ctx: RunContext, spec: TaskSpec, *, with_specs: bool = True) -> list[str]:
     """The ``step`` command's arguments that :func:`spec_from_args` turns back into ``spec``.
 
     Every executor that starts a task in a fresh interpreter (spawn, Batch) builds its command
     line here, so the entry point and its callers cannot drift apart. A foreach child's
-    arguments carry its own element's blob name, never the collection.
+    arguments carry its own element's blob name, never the collection. With ``with_specs``
+    false the run's ``--with`` values are left out, for a caller that passes them separately.
     """
     args = ["step", spec.step, "--task-id", spec.task_id, "--attempt", str(spec.attempt)]
     args += _parent_args(ctx, spec.parents)
     if spec.foreach:
         args += ["--foreach-json", json.dumps(levels_to_json(spec.foreach))]
     args += ["--run-id", ctx.run_id]
-    for with_spec in ctx.with_specs:
-        args += ["--with", with_spec]
+    if with_specs:
+        for with_spec in ctx.with_specs:
+            args += ["--with", with_spec]
     return args
 
 

@@ -49,12 +49,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _step_args(store: FlowDatastore, plan: str | None, given: list[str]) -> list[str]:
+    given = given[1:] if given[:1] == ["--"] else given
     if plan is None:
-        return given[1:] if given[:1] == ["--"] else given
+        return given
     argvs = json.loads(bytes(store.content.get(plan)))["argv"]
     # A Batch platform variable, not a flowkit setting: only array children have it.
     index = int(os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0"))
-    return list(argvs[index])
+    # What every task of the job shares (``--with`` values, which may hold secrets) travels in
+    # the job's command, never in the plan blob, which is stored in the datastore.
+    return [*argvs[index], *given]
 
 
 def main(argv: list[str] | None = None) -> int:

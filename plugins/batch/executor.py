@@ -157,11 +157,14 @@ class BatchExecutor(RemoteExecutor):
         ctx, first = self.ctx, specs[0]
         config = self._config(first.step)
         flow_file = ctx.flow_file.name if ctx.flow_file else f"{ctx.flow_name}.py"
-        argvs = [spec_to_args(ctx, spec) for spec in specs]
+        # ``--with`` values (an @environment secret, say) go in the job's command, which is not
+        # stored in the datastore; each task's own arguments may go in the stored plan.
+        argvs = [spec_to_args(ctx, spec, with_specs=False) for spec in specs]
+        shared = [arg for spec in ctx.with_specs for arg in ("--with", spec)]
         single = len(specs) == 1
-        plan = None if single and fits_inline(argvs[0]) else self._plan(argvs)
+        plan = None if single and fits_inline(argvs[0] + shared) else self._plan(argvs)
         command = bootstrap_command(
-            ctx.flow_name, self._code(), flow_file, argv=argvs[0], plan=plan
+            ctx.flow_name, self._code(), flow_file, argv=argvs[0], plan=plan, shared=shared
         )
         environment = job_environment(
             ctx.store.storage.root,

@@ -193,14 +193,24 @@ def fits_inline(argv: list[str]) -> bool:
 
 
 def bootstrap_command(
-    flow: str, code_sha: str, flow_file: str, *, argv: list[str] | None, plan: str | None
+    flow: str,
+    code_sha: str,
+    flow_file: str,
+    *,
+    argv: list[str] | None,
+    plan: str | None,
+    shared: list[str] | None = None,
 ) -> list[str]:
-    """The job's command: the bootstrap, then either the ``step`` arguments or a plan blob."""
+    """The job's command: the bootstrap, then either the ``step`` arguments or a plan blob.
+
+    ``shared`` are arguments every task of the job gets after its own (the ``--with`` values):
+    they stay in the job's command and out of the stored plan.
+    """
     command = ["python", "-m", "plugins.batch.bootstrap", "--flow", flow, "--code", code_sha]
     command += ["--flow-file", flow_file]
     if plan is not None:
-        return [*command, "--plan", plan]
-    return [*command, "--", *(argv or [])]
+        return [*command, "--plan", plan, "--", *(shared or [])]
+    return [*command, "--", *(argv or []), *(shared or [])]
 
 
 def job_environment(
