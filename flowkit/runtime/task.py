@@ -23,7 +23,7 @@ from flowkit.dsl.current import current
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.dsl.inputs import Inputs
 from flowkit.dsl.state import TaskState, Transition
-from flowkit.errors import FlowkitError, FlowRuntimeError
+from flowkit.errors import FlowkitError, FlowRuntimeError, RunNotFound
 from flowkit.graph.model import FlowGraph
 from flowkit.own_code import is_own_file
 from flowkit.runtime.spec import ParentRef, TaskSpec, levels_from_manifest, levels_to_json
@@ -93,7 +93,14 @@ def parent_manifests(store: FlowDatastore, parents: list[ParentRef]) -> list[Tas
     """
 
     def read(ref: ParentRef) -> TaskManifest:
-        return store.read_manifest(ref.run_id, ref.step, ref.task_id, ref.attempt)
+        try:
+            return store.read_manifest(ref.run_id, ref.step, ref.task_id, ref.attempt)
+        except RunNotFound as exc:
+            raise RunNotFound(
+                f"parent task {ref.run_id}/{ref.step}/{ref.task_id} has no manifest "
+                f"({exc.message})",
+                hint="run the parent step first, or resume the run",
+            ) from exc
 
     if store.storage.is_local or len(parents) < 2:
         return [read(ref) for ref in parents]

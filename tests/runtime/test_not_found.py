@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from flowtests import FLOWS
 
 from flowkit.datastore import ByteStorage, FlowDatastore
 from flowkit.errors import RunNotFound
-from flowkit.runtime.entry import spec_from_args
+from flowkit.runtime.spec import ParentRef
+from flowkit.runtime.task import parent_manifests
 
 
 class _BuggyStorage(ByteStorage):
@@ -30,14 +29,12 @@ def recorded_linear(run_flow):
 
 def test_a_keyerror_bug_is_not_reported_as_a_missing_parent(recorded_linear):
     store = FlowDatastore(_BuggyStorage(str(recorded_linear)), "LinearFlow")
-    ctx = SimpleNamespace(store=store, run_id="1")
     with pytest.raises(KeyError, match="a bug inside the backend") as caught:
-        spec_from_args(ctx, "middle", "2", 0, ["1/start/1"], "")  # type: ignore[arg-type]
+        parent_manifests(store, [ParentRef("LinearFlow", "1", "start", "1")])
     assert not isinstance(caught.value, RunNotFound)
 
 
 def test_a_really_missing_parent_is_reported_as_not_found(recorded_linear):
     store = FlowDatastore(ByteStorage(str(recorded_linear)), "LinearFlow")
-    ctx = SimpleNamespace(store=store, run_id="1")
     with pytest.raises(RunNotFound, match="parent task 1/start/99 has no manifest"):
-        spec_from_args(ctx, "middle", "2", 0, ["1/start/99"], "")  # type: ignore[arg-type]
+        parent_manifests(store, [ParentRef("LinearFlow", "1", "start", "99")])
