@@ -23,6 +23,7 @@ _EXPORTS = {
     "Step": "flowkit.client",
     "Task": "flowkit.client",
     "DataArtifact": "flowkit.client",
+    "Metaflow": "flowkit.client",
     "namespace": "flowkit.client",
     "get_namespace": "flowkit.client",
     "default_namespace": "flowkit.client",
@@ -47,6 +48,7 @@ __all__ = [
     "FlowkitError",
     "IncludeFile",
     "JSONType",
+    "Metaflow",
     "Parameter",
     "Run",
     "Step",
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
     from flowkit.client import (
         DataArtifact,
         Flow,
+        Metaflow,
         Run,
         Step,
         Task,

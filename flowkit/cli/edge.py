@@ -1,7 +1,9 @@
-"""Where errors become messages: the CLI's single place for exit codes and tracebacks."""
+"""Where errors and progress become messages: the CLI's single place for exit codes, tracebacks
+and the lines the runner logs."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 from collections.abc import Callable
@@ -25,6 +27,35 @@ def debug_from_settings() -> bool:
         return False
 
 
+class _PlainLines(logging.Handler):
+    """Writes each record's message as one line to the stderr of the moment, then flushes.
+
+    ``sys.stderr`` is looked up for every record (not kept, as ``logging.StreamHandler`` does)
+    so that a redirected stderr receives the lines, as it did when the runner wrote them itself.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(record.getMessage() + "\n")
+            sys.stderr.flush()
+        except Exception:  # logging's rule: a failing handler reports, never raises
+            self.handleError(record)
+
+
+def show_progress() -> None:
+    """Show the runner's progress and warnings (the ``flowkit`` logger) as plain stderr lines.
+
+    The CLI's own handler only: the records do not also reach handlers a flow file may have
+    installed on the root logger, so the output stays the same whatever the flow configures.
+    Calling it again changes nothing.
+    """
+    logger = logging.getLogger("flowkit")
+    if not any(isinstance(handler, _PlainLines) for handler in logger.handlers):
+        logger.addHandler(_PlainLines())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def fail(exc: FlowkitError, debug: bool) -> NoReturn:
     """Print ``exc`` as a short message (with our traceback only in debug mode) and exit."""
     if debug:
@@ -38,6 +69,7 @@ def run_cli(
     command: click.Command, args: list[str], prog_name: str, debug_flag: Callable[[], bool]
 ) -> NoReturn:
     """Run a click command, turning flowkit and click errors into messages and exit codes."""
+    show_progress()
     try:
         command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except FlowkitError as exc:

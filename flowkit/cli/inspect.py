@@ -61,17 +61,16 @@ def _echo_json(value: Any) -> None:
 def _open_task_or_step(
     pathspec: str, context: ClientContext, attempt: int | None
 ) -> tuple[Step | None, list[Task]]:
-    from flowkit.client import Step, Task
     from flowkit.client.pathspec import kind_of
 
     kind = kind_of(pathspec)
     if kind == "task":
-        return None, [Task(pathspec, attempt, _context=context)]
+        return None, [context.task(pathspec, attempt)]
     if kind == "step":
-        step = Step(pathspec, _context=context)
+        step = context.step(pathspec)
         if attempt is None:
             return step, step.tasks()
-        return step, [Task(t.pathspec, attempt, _context=context) for t in step]
+        return step, [context.task(t.pathspec, attempt) for t in step]
     raise PathspecError(
         f"{pathspec!r} names a {kind}; name a step or a task",
         hint="e.g. TrainFlow/12/train (every task of the step) or TrainFlow/12/train/5",
@@ -197,9 +196,8 @@ def runs_cmd(
     flow: str, tags: tuple[str, ...], limit: int, datastore_root: str | None, as_json: bool
 ) -> None:
     from flowkit.cli.inspect_text import echo_runs
-    from flowkit.client import Flow
 
-    found, more = _take(Flow(flow, _context=_context(datastore_root)).listing(*tags), limit)
+    found, more = _take(_context(datastore_root).flow(flow).listing(*tags), limit)
     if as_json:
         _echo_json([run.to_dict() for run in found])
         return
@@ -220,7 +218,6 @@ def show_cmd(pathspec: str, code: bool, datastore_root: str | None, as_json: boo
         step_payload,
         step_summaries,
     )
-    from flowkit.client import Flow, Run, Step, Task
     from flowkit.client.pathspec import kind_of
 
     context = _context(datastore_root)
@@ -228,10 +225,10 @@ def show_cmd(pathspec: str, code: bool, datastore_root: str | None, as_json: boo
     if code:
         return _show_code(context, pathspec, kind, as_json)
     if kind == "flow":
-        found, more = _take(Flow(pathspec, _context=context).listing(), _DEFAULT_LIMIT)
+        found, more = _take(context.flow(pathspec).listing(), _DEFAULT_LIMIT)
         return _echo_json([r.to_dict() for r in found]) if as_json else echo_runs(found, more)
     if kind == "run":
-        run = Run(pathspec, _context=context)
+        run = context.run(pathspec)
         if as_json:
             summaries, unreadable = step_summaries(run)
             return _echo_json(
@@ -243,13 +240,13 @@ def show_cmd(pathspec: str, code: bool, datastore_root: str | None, as_json: boo
             )
         return echo_run(run)
     if kind == "step":
-        step = Step(pathspec, _context=context)
+        step = context.step(pathspec)
         tasks = step.tasks()
         if as_json:
             return _echo_json({"pathspec": step.pathspec, "tasks": [t.to_dict() for t in tasks]})
         return echo_step(step, tasks)
     if kind == "task":
-        task = Task(pathspec, _context=context)
+        task = context.task(pathspec)
         return _echo_json(task.to_dict()) if as_json else echo_task(task)
     raise PathspecError(
         f"{pathspec!r} names an artifact; show names a flow, run, step or task",
@@ -260,7 +257,6 @@ def show_cmd(pathspec: str, code: bool, datastore_root: str | None, as_json: boo
 
 def _show_code(context: ClientContext, pathspec: str, kind: str, as_json: bool) -> None:
     """``show FLOW/RUN --code``: what went into the run's code snapshot."""
-    from flowkit.client import Run
     from flowkit.errors import ObjectNotFound
 
     if kind != "run":
@@ -268,7 +264,7 @@ def _show_code(context: ClientContext, pathspec: str, kind: str, as_json: bool) 
             f"--code lists a run's code snapshot, but {pathspec!r} names a {kind}",
             hint="name a run, e.g. flowkit show TrainFlow/12 --code",
         )
-    run = Run(pathspec, _context=context)
+    run = context.run(pathspec)
     snapshot = run.code
     if snapshot is None:
         raise ObjectNotFound(
@@ -337,9 +333,8 @@ def _tag_command(action: str) -> click.Command:
     def command(
         run_pathspec: str, tags: tuple[str, ...], datastore_root: str | None, as_json: bool
     ) -> None:
-        from flowkit.client import Run
 
-        run = Run(run_pathspec, _context=_context(datastore_root))
+        run = _context(datastore_root).run(run_pathspec)
         (run.add_tags if action == "add" else run.remove_tags)(tags)
         now = sorted(run.tags)
         if as_json:

@@ -39,11 +39,20 @@ class DataArtifact(ClientObject):
 
     _kind = "artifact"
 
-    def __init__(self, pathspec: str, *, _context: ClientContext | None = None) -> None:
+    def __init__(self, pathspec: str) -> None:
+        self._open_in(default_context(), pathspec)
+
+    @classmethod
+    def _open(cls, context: ClientContext, pathspec: str) -> DataArtifact:
+        artifact = cls.__new__(cls)
+        artifact._open_in(context, pathspec)
+        return artifact
+
+    def _open_in(self, context: ClientContext, pathspec: str) -> None:
         from flowkit.client.task import Task
 
         parts = split_pathspec(pathspec, "artifact")
-        task = Task("/".join(parts[:4]), _context=_context or default_context())
+        task = Task._open(context, "/".join(parts[:4]))
         ref = task.artifacts[parts[4]]._ref
         ClientObject.__init__(self, f"{task.pathspec}/{parts[4]}", task._context, task._store)
         self._task, self._ref, self._value = task, ref, _UNLOADED

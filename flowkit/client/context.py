@@ -16,15 +16,33 @@ system tag ``user:<name of who started it>``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowkit.datastore.flowstore import FlowDatastore, flow_names
 from flowkit.datastore.storage import ByteStorage
 from flowkit.errors import DatastoreError, FlowNotFound, did_you_mean
 from flowkit.settings import load_settings, resolve_datastore_root
 
+if TYPE_CHECKING:
+    from flowkit.client.artifacts import DataArtifact
+    from flowkit.client.flow import Flow
+    from flowkit.client.run import Run
+    from flowkit.client.step import Step
+    from flowkit.client.task import Task
+
 
 class ClientContext:
-    """The datastore root and the namespace that client objects read through.
+    """A datastore and a namespace to read from, without changing the global choice.
+
+    ``Flow("F")``, ``Run("F/12")`` and the other client classes read the datastore chosen
+    globally (:func:`set_datastore_root`, :func:`namespace`). To read another one side by side,
+    open objects through a context::
+
+        team = ClientContext("s3://bucket/flowkit")
+        team.run("TrainFlow/12").data.model
+        [flow.id for flow in team.flows]
+
+    Objects reached from these (a run's steps, a step's tasks) read the same datastore.
 
     Args:
         datastore_root: A folder or fsspec URL; ``None`` finds it like the runner does.
@@ -47,6 +65,55 @@ class ClientContext:
 
     def __repr__(self) -> str:
         return f"ClientContext({self.datastore_root!r}, namespace={self.namespace!r})"
+
+    # -- client objects read through this context -----------------------------------------
+
+    def flow(self, name: str) -> Flow:
+        """The flow ``name`` in this datastore; see :class:`~flowkit.client.Flow`."""
+        from flowkit.client.flow import Flow
+
+        return Flow._open(self, name)
+
+    def run(self, pathspec: str) -> Run:
+        """The run ``Flow/run`` in this datastore; see :class:`~flowkit.client.Run`."""
+        from flowkit.client.run import Run
+
+        return Run._open(self, pathspec)
+
+    def step(self, pathspec: str) -> Step:
+        """The step ``Flow/run/step`` in this datastore; see :class:`~flowkit.client.Step`."""
+        from flowkit.client.step import Step
+
+        return Step._open(self, pathspec)
+
+    def task(self, pathspec: str, attempt: int | None = None) -> Task:
+        """The task ``Flow/run/step/task`` in this datastore; see :class:`~flowkit.client.Task`."""
+        from flowkit.client.task import Task
+
+        return Task._open(self, pathspec, attempt)
+
+    def artifact(self, pathspec: str) -> DataArtifact:
+        """The artifact ``Flow/run/step/task/name``; see :class:`~flowkit.client.DataArtifact`."""
+        from flowkit.client.artifacts import DataArtifact
+
+        return DataArtifact._open(self, pathspec)
+
+    @property
+    def flows(self) -> list[Flow]:
+        """Every flow with a run in this datastore (and in the namespace, when one is set).
+
+        Sorted by name. An empty or missing datastore has no flows. With a namespace set, a
+        flow is listed when one of its runs carries the namespace's tag.
+        """
+        from flowkit.client.flow import Flow
+
+        storage = self.storage()
+        flows = [Flow._build(self, self.flow_store(name)) for name in flow_names(storage)]
+        if self.namespace is None:
+            return flows
+        return [flow for flow in flows if flow.latest_run is not None]
+
+    # -- where it reads ------------------------------------------------------------------
 
     def root(self) -> str:
         """The datastore root to read, as given or found now.

@@ -85,8 +85,16 @@ class Flow(ClientObject):
 
     _kind = "flow"
 
-    def __init__(self, name: str, *, _context: ClientContext | None = None) -> None:
-        context = _context or default_context()
+    def __init__(self, name: str) -> None:
+        self._open_in(default_context(), name)
+
+    @classmethod
+    def _open(cls, context: ClientContext, name: str) -> Flow:
+        flow = cls.__new__(cls)
+        flow._open_in(context, name)
+        return flow
+
+    def _open_in(self, context: ClientContext, name: str) -> None:
         [name] = split_pathspec(name, "flow")
         store = context.flow_store(name)
         if not store.has_runs():
@@ -150,7 +158,7 @@ class Flow(ClientObject):
         return self.runs()
 
     def __getitem__(self, run_id: str) -> Run:
-        return Run(f"{self.id}/{run_id}", _context=self._context)
+        return Run._open(self._context, f"{self.id}/{run_id}")
 
     def __contains__(self, run_id: object) -> bool:
         if not isinstance(run_id, str) or not run_id or "/" in run_id or run_id in (".", ".."):

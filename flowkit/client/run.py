@@ -64,8 +64,16 @@ class Run(ClientObject):
 
     _kind = "run"
 
-    def __init__(self, pathspec: str, *, _context: ClientContext | None = None) -> None:
-        context = _context or default_context()
+    def __init__(self, pathspec: str) -> None:
+        self._open_in(default_context(), pathspec)
+
+    @classmethod
+    def _open(cls, context: ClientContext, pathspec: str) -> Run:
+        run = cls.__new__(cls)
+        run._open_in(context, pathspec)
+        return run
+
+    def _open_in(self, context: ClientContext, pathspec: str) -> None:
         flow, run_id = split_pathspec(pathspec, "run")
         store = context.flow_store(flow)
         try:

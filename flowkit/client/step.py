@@ -40,15 +40,24 @@ class Step(ClientObject):
 
     _kind = "step"
 
-    def __init__(self, pathspec: str, *, _context: ClientContext | None = None) -> None:
+    def __init__(self, pathspec: str) -> None:
+        self._open_in(default_context(), pathspec)
+
+    @classmethod
+    def _open(cls, context: ClientContext, pathspec: str) -> Step:
+        step = cls.__new__(cls)
+        step._open_in(context, pathspec)
+        return step
+
+    def _open_in(self, context: ClientContext, pathspec: str) -> None:
         from flowkit.client.run import Run
 
-        context = _context or default_context()
         flow, run_id, name = split_pathspec(pathspec, "step")
         store = context.flow_store(flow)
-        run = Run(f"{flow}/{run_id}", _context=context) if context.namespace is not None else None
+        run_pathspec = f"{flow}/{run_id}"
+        run = Run._open(context, run_pathspec) if context.namespace is not None else None
         if not store.tasks(run_id, name):
-            run = run or Run(f"{flow}/{run_id}", _context=context)  # raises if it is missing
+            run = run or Run._open(context, run_pathspec)  # raises if it is missing
             raise run._step_not_found(name)
         self._setup(context, store, run_id, name, run)
 
@@ -115,7 +124,7 @@ class Step(ClientObject):
         return None
 
     def __getitem__(self, task_id: str) -> Task:
-        return Task(f"{self.pathspec}/{task_id}", _context=self._context)
+        return Task._open(self._context, f"{self.pathspec}/{task_id}")
 
     def __contains__(self, task_id: object) -> bool:
         return task_id in self._store.tasks(self._run_id, self._name)  # compares names only

@@ -63,16 +63,22 @@ class Task(ClientObject):
 
     _kind = "task"
 
-    def __init__(
-        self, pathspec: str, attempt: int | None = None, *, _context: ClientContext | None = None
-    ) -> None:
+    def __init__(self, pathspec: str, attempt: int | None = None) -> None:
+        self._open_in(default_context(), pathspec, attempt)
+
+    @classmethod
+    def _open(cls, context: ClientContext, pathspec: str, attempt: int | None = None) -> Task:
+        task = cls.__new__(cls)
+        task._open_in(context, pathspec, attempt)
+        return task
+
+    def _open_in(self, context: ClientContext, pathspec: str, attempt: int | None) -> None:
         from flowkit.client.run import Run
 
-        context = _context or default_context()
         flow, run_id, step, task_id = split_pathspec(pathspec, "task")
         store = context.flow_store(flow)
         if context.namespace is not None:
-            Run(f"{flow}/{run_id}", _context=context)  # raises when outside the namespace
+            Run._open(context, f"{flow}/{run_id}")  # raises when outside the namespace
         try:
             manifest = store.read_manifest(run_id, step, task_id, attempt)
         except RunNotFound:
@@ -276,7 +282,7 @@ def _task_not_found(
 ) -> RunNotFound:
     from flowkit.client.step import Step
 
-    step_obj = Step(f"{store.flow_name}/{run_id}/{step}", _context=context)  # raises if missing
+    step_obj = Step._open(context, f"{store.flow_name}/{run_id}/{step}")  # raises if missing
     known = store.tasks(run_id, step)
     pathspec = f"{step_obj.pathspec}/{task_id}"
     if task_id in known:

@@ -14,11 +14,11 @@ datastore write blocks for longer than the expiry (the expiry is deliberately ge
 
 from __future__ import annotations
 
-import sys
 import time
 
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.errors import DatastoreError
+from flowkit.runtime.progress import warn
 
 
 class Heartbeat:
@@ -54,8 +54,7 @@ class Heartbeat:
         except (DatastoreError, OSError) as exc:
             if not self._warned:
                 self._warned = True
-                sys.stderr.write(
+                warn(
                     f"flowkit: warning: cannot renew the lease of run {self.store.flow_name}/"
-                    f"{self.run_id} ({exc}); readers may show the run as lost\n"
+                    f"{self.run_id} ({exc}); readers may show the run as lost"
                 )
-                sys.stderr.flush()

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 from types import FrameType, TracebackType
+
+from flowkit.runtime.progress import warn
 
 #: The signals that stop a run, with the default disposition a task gets back after a fork.
 HANDLED: dict[int, object] = {
@@ -114,11 +115,10 @@ class RunSignals:
             return
         if not self._told:
             self._told = True
-            sys.stderr.write(
+            warn(
                 f"flowkit: {signal_name(signal_number)} received: the run is already stopping; "
-                "recording its outcome first\n"
+                "recording its outcome first"
             )
-            sys.stderr.flush()
 
 
 def _restore_defaults_in_child() -> None:

@@ -31,6 +31,7 @@ from flowkit.errors import FlowkitError, RunNotFound
 from flowkit.runtime.executor import Executor, TaskOutcome
 from flowkit.runtime.local import failure_manifest
 from flowkit.runtime.output import StreamCapture
+from flowkit.runtime.progress import say
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
 
@@ -434,8 +435,7 @@ class RemoteExecutor(Executor):
 
     def _say(self, text: str) -> None:
         if self.echo:
-            sys.stderr.write(text + "\n")
-            sys.stderr.flush()
+            say(text)
 
 
 def _summary(counts: Counter[str]) -> str:

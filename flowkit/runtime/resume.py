@@ -17,13 +17,13 @@ chain was told to re-run (``resume STEP``) are never taken from the runs before 
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import RunRecord, TaskManifest
 from flowkit.errors import CorruptRecord, FlowkitError, RunNotFound, did_you_mean
 from flowkit.graph.model import FlowGraph
+from flowkit.runtime.progress import warn
 from flowkit.runtime.spec import TaskSpec
 
 _Identity = tuple[str, tuple[int, ...]]
@@ -87,7 +87,7 @@ def _latest_readable(store: FlowDatastore, flow_name: str) -> RunRecord:
             skipped.append(exc)
             continue
         for error in skipped:
-            print(f"flowkit: skipping an unreadable run: {error.message}", file=sys.stderr)
+            warn(f"flowkit: skipping an unreadable run: {error.message}")
         return record
     raise ResumeError(
         f"no run of {flow_name} can be resumed: the record of every run is unreadable "

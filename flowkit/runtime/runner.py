@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from flowkit.runtime.interrupts import Interrupted, RunSignals, signal_name
 from flowkit.runtime.local import ForkExecutor, ProcessExecutor
 from flowkit.runtime.policy import FailurePolicy
 from flowkit.runtime.pool import LOCAL, ExecutorPool
+from flowkit.runtime.progress import say, warn
 from flowkit.runtime.resume import ResumePlan
 from flowkit.runtime.scheduler import ReadyQueue, Scheduler
 from flowkit.runtime.spec import TaskSpec
@@ -40,11 +40,6 @@ from flowkit.runtime.task import RunContext
 
 #: Failures a task reports when the datastore refused its results: they stop the whole run.
 _WRITE_FAILURES = (ArtifactWriteError.__name__, DatastoreWriteError.__name__)
-
-
-def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
 
 
 class _StorageFailure(Exception):
@@ -148,7 +143,7 @@ class Runner:
     def _snapshot(self) -> str:
         snapshot = build_snapshot(self.flow_file, warn_mb=self.snapshot_warn_mb)
         for warning in snapshot.warnings:
-            _say(f"flowkit: warning: {warning}")
+            warn(f"flowkit: warning: {warning}")
         return self.store.content.put([snapshot.data])
 
     def create_run(
@@ -233,7 +228,7 @@ class Runner:
             heartbeat.beat()
             root = self.store.storage.root.removeprefix("file://")
             origin = f", resuming {plan.origin.pathspec}" if plan else ""
-            _say(f"Run {self.graph.name}/{run_id} started{origin} (datastore: {root})")
+            say(f"Run {self.graph.name}/{run_id} started{origin} (datastore: {root})")
             ctx = RunContext(
                 self.flow_cls,
                 self.graph,
@@ -257,7 +252,7 @@ class Runner:
                 for deco in decorators:
                     deco.runtime_init(
                         step,
-                        lambda text: _say(f"flowkit: warning: {text}"),
+                        lambda text: warn(f"flowkit: warning: {text}"),
                         executor=self._executor_name(step),
                     )
             self._loop(
@@ -319,7 +314,7 @@ class Runner:
             )
         if summary.failed:
             raise self._failure(summary)
-        _say(
+        say(
             f"Run {self.graph.name}/{run_id} succeeded: {summary.ran} tasks ran"
             + (f", {summary.cloned} cloned" if plan else "")
             + f" in {summary.seconds:.2f} s"
@@ -428,7 +423,7 @@ class Runner:
                 decision = policy.decide(outcome.spec, manifest)
                 if decision.retry is not None:
                     summary.retries += 1
-                    _say(
+                    warn(
                         f"flowkit: task {manifest.pathspec} failed (attempt {manifest.attempt}); "
                         f"retrying in {decision.delay:g} s"
                     )
@@ -438,7 +433,7 @@ class Runner:
                     self._write(self.store.write_manifest, decision.caught, "the manifest of task")
                     var = decision.caught.extra.get("caught")
                     exc = manifest.exception or {}
-                    _say(
+                    warn(
                         f"flowkit: task {manifest.pathspec} failed with {exc.get('type')}: "
                         f"{exc.get('message')}; @catch stored it in self.{var} and the flow goes on"
                     )
@@ -446,7 +441,7 @@ class Runner:
                 else:
                     summary.failed.append(manifest)
                     if executor.active:
-                        _say(
+                        warn(
                             f"flowkit: task {manifest.pathspec} failed; waiting for "
                             f"{executor.active} running task(s) to finish (Ctrl-C stops them)"
                         )

@@ -14,7 +14,7 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from flowkit.client import ClientContext, Flow, Run, Task
+from flowkit.client import ClientContext
 from flowkit.datastore import ByteStorage, FlowDatastore, ForeachFrame, RunRecord, TaskManifest
 from flowkit.errors import DatastoreError
 
@@ -85,22 +85,22 @@ def _write_run(root: str) -> str:
 def test_the_client_reads_every_backend_alike(root: str) -> None:
     run_id = _write_run(root)
     context = ClientContext(root)
-    flow = Flow("StoreFlow", _context=context)
+    flow = context.flow("StoreFlow")
     run = flow.latest_run
     assert run is not None and run.id == run_id and run.status == "failed"
     assert run.parameters == {"alpha": 0.5}
     assert run.duration == 10.0
     assert [t.data.score for t in run["train"]] == [0, 10]
     assert [t.stdout for t in run["train"]] == ["split 0\n", "split 1\n"]
-    task = Task(f"StoreFlow/{run_id}/train/3", _context=context)
+    task = context.task(f"StoreFlow/{run_id}/train/3")
     assert task.index == 1 and task["score"].data == 10
     run.add_tag("prod")
     run.remove_tag("given")
-    assert Run(f"StoreFlow/{run_id}", _context=context).user_tags == {"prod"}
+    assert context.run(f"StoreFlow/{run_id}").user_tags == {"prod"}
     assert [r.id for r in flow.runs("prod")] == [run_id]
     assert flow.to_frame().loc[run_id, "alpha"] == 0.5
 
 
 def test_an_empty_root_is_reported(root: str) -> None:
     with pytest.raises(DatastoreError, match="there is no datastore at"):
-        Flow("StoreFlow", _context=ClientContext(root))
+        ClientContext(root).flow("StoreFlow")

@@ -59,12 +59,12 @@ def test_latest_run_among_ten_thousand(tmp_path: Path) -> None:
     for _ in range(10_000):
         store.new_run(RunRecord(flow="ManyFlow", run_id="", created_at=1.0, user="ada"))
     context = ClientContext(root)
-    assert Flow("ManyFlow", _context=context).latest_run.id == "10000"
+    assert context.flow("ManyFlow").latest_run.id == "10000"
     # Another runner claimed more ids without raising the hint: still found.
     for run_id in ("10001", "10002"):
         record = RunRecord(flow="ManyFlow", run_id=run_id, created_at=2.0, user="ada")
         store.storage.write(f"ManyFlow/runs/{run_id}/run.json", record.to_json())
-    flow = Flow("ManyFlow", _context=context)
+    flow = context.flow("ManyFlow")
     assert flow.latest_run.id == "10002"
     newest = flow.runs()
     assert [next(newest).id for _ in range(3)] == ["10002", "10001", "10000"]

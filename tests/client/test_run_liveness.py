@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flowkit.client import ClientContext, Flow, Run
+from flowkit.client import ClientContext, Run
 from flowkit.datastore import ByteStorage, FlowDatastore
 from flowkit.datastore.manifest import RunRecord
 
@@ -20,7 +20,7 @@ def store(tmp_path: Path) -> FlowDatastore:
 
 
 def _run(store: FlowDatastore, run_id: str) -> Run:
-    return Run(f"LiveFlow/{run_id}", _context=ClientContext(store.storage.root))
+    return ClientContext(store.storage.root).run(f"LiveFlow/{run_id}")
 
 
 def _new_run(store: FlowDatastore, age: float = 0.0) -> str:
@@ -37,9 +37,9 @@ def test_a_renewed_lease_keeps_a_run_running_and_an_expired_one_makes_it_lost(st
     assert run.finished_at is not None
     assert run.finished_at.timestamp() == pytest.approx(lease.renewed_at)
     assert run.to_dict()["status"] == "lost"
-    assert Flow("LiveFlow", _context=ClientContext(store.storage.root)).to_frame()[
-        "status"
-    ].tolist() == ["lost"]
+    assert ClientContext(store.storage.root).flow("LiveFlow").to_frame()["status"].tolist() == [
+        "lost"
+    ]
     store.finish_run(run_id, "killed")  # an end record always wins over the lease
     assert run.status == "killed"
 

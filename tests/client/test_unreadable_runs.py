@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from flowtests import SHAPE_CASES, FlowRunner
 
-from flowkit.client import ClientContext, Flow, Run, Task, UnreadableRun
+from flowkit.client import ClientContext, UnreadableRun
 from flowkit.errors import CorruptRecord, UnreadableRecordWarning
 
 LINEAR = SHAPE_CASES["linear"].file
@@ -38,7 +38,7 @@ def _context(root: Path) -> ClientContext:
 def test_runs_and_latest_run_skip_a_garbage_record_with_a_warning(root: Path) -> None:
     garbage = root / "LinearFlow" / "runs" / "3" / "run.json"
     garbage.write_text('{"flow": "LinearFlow", "run_id": "3", "created_at": [], "user": "a"}')
-    flow = Flow("LinearFlow", _context=_context(root))
+    flow = _context(root).flow("LinearFlow")
     with pytest.warns(UnreadableRecordWarning, match=garbage.as_uri()):
         assert [run.id for run in flow] == ["2", "1"]
     with pytest.warns(UnreadableRecordWarning):
@@ -49,7 +49,7 @@ def test_runs_and_latest_run_skip_a_garbage_record_with_a_warning(root: Path) ->
     assert entries[0].url == garbage.as_uri() and "created_at" in entries[0].reason
     assert [e.id for e in entries[1:]] == ["2", "1"]
     with pytest.raises(CorruptRecord, match="created_at") as info:
-        Run("LinearFlow/3", _context=_context(root))
+        _context(root).run("LinearFlow/3")
     assert info.value.url == garbage.as_uri()
 
 
@@ -60,28 +60,28 @@ def test_a_damaged_end_record_is_named(root: Path, content: str) -> None:
     end = root / "LinearFlow" / "runs" / "2" / "end.json"
     end.write_text(content)
     with pytest.raises(CorruptRecord) as info:
-        Run("LinearFlow/2", _context=_context(root))
+        _context(root).run("LinearFlow/2")
     assert info.value.url == end.as_uri()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreadableRecordWarning)
-        assert [r.id for r in Flow("LinearFlow", _context=_context(root))] == ["3", "1"]
+        assert [r.id for r in _context(root).flow("LinearFlow")] == ["3", "1"]
 
 
 def test_a_truncated_manifest_is_named_and_the_run_still_summarizes(root: Path) -> None:
     manifest = root / "LinearFlow" / "runs" / "2" / "c" / "4" / "0.manifest.json"
     manifest.write_text(manifest.read_text()[:20])
-    run = Run("LinearFlow/2", _context=_context(root))
+    run = _context(root).run("LinearFlow/2")
     with pytest.warns(UnreadableRecordWarning, match="0.manifest.json"):
         steps = [s.step for s in run.step_summaries()]
     assert steps == ["start", "a", "b", "end"]
     assert run.data is not None and run.data.result["x"] == 4
     with pytest.raises(CorruptRecord) as info:
-        Task("LinearFlow/2/c/4", _context=_context(root))
+        _context(root).task("LinearFlow/2/c/4")
     assert info.value.url == manifest.as_uri()
 
 
 @pytest.mark.parametrize("hint", ["garbage", "-3", "123456789012345678901234567890", "7"])
 def test_a_nonsense_latest_hint_is_ignored(root: Path, hint: str) -> None:
     (root / "LinearFlow" / "latest").write_text(hint)
-    latest = Flow("LinearFlow", _context=_context(root)).latest_run
+    latest = _context(root).flow("LinearFlow").latest_run
     assert latest is not None and latest.id == "3"

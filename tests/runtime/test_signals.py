@@ -38,7 +38,7 @@ def _gone(pid: int) -> bool:
 
 
 def _client_run(run_flow: FlowRunner, pathspec: str) -> Run:
-    return Run(pathspec, _context=ClientContext(str(run_flow.root)))
+    return ClientContext(str(run_flow.root)).run(pathspec)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import pytest
 from flowtests import FLOWS, FlowResult, FlowRunner
 from s3servers import FlakyProxy, S3Server
 
-from flowkit.client import ClientContext, Run
+from flowkit.client import ClientContext
 
 WRITES = FLOWS / "liveness" / "writes.py"
 _LIMIT = 1024 * 1024  # the flow writes 3 MiB in one object; everything else is far smaller
@@ -63,7 +63,7 @@ def test_an_artifact_that_cannot_be_stored_fails_the_run(run_flow):
     assert "artifact 'blob'" in message
     assert "WriteFlow/data/" in message and "File too large" in message
     assert "the run is recorded as failed" in message
-    run = Run("WriteFlow/1", _context=ClientContext(str(run_flow.root)))
+    run = ClientContext(str(run_flow.root)).run("WriteFlow/1")
     assert run.status == "failed"
     assert (
         "datastore write error" in run_flow.store("WriteFlow").run_record("1").summary["stopped_by"]
@@ -79,7 +79,7 @@ def test_a_log_that_cannot_be_stored_fails_the_run(run_flow):
     assert "could not commit task WriteFlow/1/big/" in message
     assert "/runs/1/big/" in message and "0.stdout" in message
     assert "File too large" in message
-    assert Run("WriteFlow/1", _context=ClientContext(str(run_flow.root))).status == "failed"
+    assert ClientContext(str(run_flow.root)).run("WriteFlow/1").status == "failed"
 
 
 @pytest.fixture
@@ -127,4 +127,4 @@ def test_a_storage_outage_mid_run_fails_cleanly_and_the_run_shows_lost(outage):
     assert "recording the run as failed failed too" in err
     # read back from the server itself: nothing is left "running" once the lease expires
     time.sleep(2.0)
-    assert Run("WriteFlow/1", _context=ClientContext(root)).status == "lost"
+    assert ClientContext(root).run("WriteFlow/1").status == "lost"

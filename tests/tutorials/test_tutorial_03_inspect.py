@@ -62,7 +62,7 @@ def test_tutorial_03_inspect(run_flow) -> None:
     assert "Report on TuneFlow/2: best alpha 1.0" in report.stdout
 
     out = _cells_output(EPISODE / "inspect.ipynb", run_flow.env, run_flow.cwd)
-    assert len(out) == 12
+    assert len(out) == 13
     assert str(run_flow.root) in out[0]
     assert "<Flow TuneFlow: latest run 2>" in out[1]
     assert "succeeded" in out[2] and "candidate" in out[2]
@@ -77,3 +77,4 @@ def test_tutorial_03_inspect(run_flow) -> None:
     assert "<Run TuneFlow/2: succeeded" in out[9]
     assert "'tune.py'" in out[10] and "Episode 03, part 1" in out[10]
     assert "TuneFlow/2" in out[11] and "best alpha 1.0" in out[11]
+    assert "['ReportFlow', 'TuneFlow']" in out[12]
