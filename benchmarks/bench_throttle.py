@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plugins.batch.api import Throttle
+from flowkit_batch.api import Throttle
 
 
 def main() -> int:

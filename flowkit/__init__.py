@@ -2,6 +2,10 @@
 
 Write a class whose ``@step`` methods form a DAG and run it with ``python myflow.py run``. Names
 are imported lazily so ``import flowkit`` stays fast.
+
+Installed plugins' step and flow decorators are reachable here by name too
+(``from flowkit import batch``): a name flowkit does not define itself is looked up in the
+``flowkit.plugins`` entry points the first time it is asked for, never at ``import flowkit``.
 """
 
 from __future__ import annotations
@@ -97,10 +101,34 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     module_name = _EXPORTS.get(name)
     if module_name is None:
-        raise AttributeError(f"module 'flowkit' has no attribute {name!r}")
-    import importlib
+        value = _plugin_decorator(name)
+    else:
+        import importlib
 
-    module = importlib.import_module(module_name)
-    value = getattr(module, name)
+        value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value
     return value
+
+
+def _plugin_decorator(name: str) -> Any:
+    """The user-facing decorator of the installed plugin's step or flow decorator ``name``.
+
+    Raises:
+        PluginImportError: The plugin is installed but its extra's packages are not (an
+            ``ImportError``, with a ``pip install`` hint).
+        AttributeError: No plugin provides ``name``.
+    """
+    missing = AttributeError(f"module 'flowkit' has no attribute {name!r}")
+    if name.startswith("_"):  # dunder probes (copy, pickle, IDEs) must not scan entry points
+        raise missing
+    from flowkit.decorators.attach import flow_decorator, step_decorator
+    from flowkit.registry import registry
+
+    plugins = registry()
+    for kind, wrap in (("step", step_decorator), ("flow", flow_decorator)):
+        # entry-point names may use dashes (``step.my-deco``); Python names cannot
+        for key in dict.fromkeys((name, name.replace("_", "-"))):
+            if key in plugins.names(kind):
+                found = plugins.get(kind, key)  # PluginImportError is an ImportError
+                return found if hasattr(found, "decorator_class") else wrap(found)
+    raise missing

@@ -4,20 +4,24 @@ Precedence, highest first: explicit values (CLI flags), environment variables, t
 (``$FLOWKIT_CONFIG`` or ``~/.flowkit/config.json``), built-in defaults. No other module reads
 ``os.environ`` for flowkit settings.
 
-Every setting has a ``FLOWKIT_<NAME>`` variable. The S3 settings also honour the standard AWS
-variables (``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``, ``AWS_PROFILE``, ``AWS_REGION``,
-``AWS_DEFAULT_REGION``, ``AWS_MAX_ATTEMPTS``), below their ``FLOWKIT_`` form. Credentials are
-deliberately not settings: they are resolved by the AWS SDK's standard chain (environment,
-profile, instance role) when a connection is made, so flowkit never holds, prints or stores them.
+Every setting has a ``FLOWKIT_<NAME>`` variable. Plugins declare their own settings with
+:func:`declare_settings` (see :mod:`flowkit.extend`); those are read from the same sources, under
+the plugin's name (``batch_queue`` / ``FLOWKIT_BATCH_QUEUE``), and listed by ``flowkit config``.
+
+The S3 settings also honour the standard AWS variables (``AWS_ENDPOINT_URL_S3``,
+``AWS_ENDPOINT_URL``, ``AWS_PROFILE``, ``AWS_REGION``, ``AWS_DEFAULT_REGION``,
+``AWS_MAX_ATTEMPTS``), below their ``FLOWKIT_`` form. Credentials are deliberately not settings:
+they are resolved by the AWS SDK's standard chain (environment, profile, instance role) when a
+connection is made, so flowkit never holds, prints or stores them.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from flowkit.errors import ConfigError
@@ -56,13 +60,6 @@ class Settings:
         s3_timeout: Seconds to wait for an S3 server's answer before retrying.
         s3_conditional_writes: ``auto`` probes whether the server honours ``If-None-Match``
             once per process, ``on`` trusts it, ``off`` uses claim objects instead.
-        batch_queue: AWS Batch job queue for ``@batch`` steps that name none.
-        batch_image: Container image for ``@batch`` steps that name none; it must have
-            flowkit and its ``[aws]`` dependencies installed.
-        batch_job_role: IAM role ARN the Batch jobs run as (their S3 access); ``None``: the
-            compute environment's instance role.
-        batch_poll_interval: Longest wait, in seconds, between two checks of Batch job states
-            (checks start every second and slow down to this while nothing changes).
         heartbeat_interval: Seconds between two renewals of a running run's lease (one small
             write to the run's record area each time).
         heartbeat_expiry: Seconds a lease stays valid after a renewal: a run whose runner has
@@ -85,10 +82,6 @@ class Settings:
     s3_max_attempts: int = 5
     s3_timeout: float = 60.0
     s3_conditional_writes: str = "auto"
-    batch_queue: str | None = None
-    batch_image: str | None = None
-    batch_job_role: str | None = None
-    batch_poll_interval: float = 10.0
     heartbeat_interval: float = 5.0
     heartbeat_expiry: float = 60.0
     remote_status_timeout: float = 300.0
@@ -137,15 +130,24 @@ def _default_user() -> str:
         return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
 
 
+def _kind_name(kind: Any) -> str:
+    """``"int"`` for ``int``, ``"int | None"``, ``Optional[int]``: the type a raw value becomes."""
+    text = kind.__name__ if isinstance(kind, type) else str(kind)
+    for noise in (" | None", "None | ", "typing.", "Optional[", "]"):
+        text = text.replace(noise, "")
+    return text.strip()
+
+
 def _coerce(name: str, kind: Any, raw: Any) -> Any:
+    base = _kind_name(kind)
     try:
-        if kind in (bool, "bool", "bool | None"):
+        if base == "bool":
             if isinstance(raw, bool):
                 return raw
             return str(raw).strip().lower() in ("1", "true", "yes", "on")
-        if kind in (int, "int", "int | None"):
+        if base == "int":
             return int(raw)
-        if kind in (float, "float"):
+        if base == "float":
             return float(raw)
     except ValueError as exc:
         raise ConfigError(
@@ -161,6 +163,33 @@ def config_file_path() -> Path:
     return Path(explicit) if explicit else Path.home() / DATASTORE_DIRNAME / "config.json"
 
 
+def _config_file_values() -> tuple[Path, dict[str, Any]]:
+    """The config file's path and its values (empty when there is no file)."""
+    path = config_file_path()
+    if not path.is_file():
+        return path, {}
+    try:
+        loaded = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ConfigError(
+            f"the config file {path} is not valid JSON ({exc})", hint="fix or delete it"
+        ) from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"the config file {path} must hold a JSON object")
+    return path, loaded
+
+
+def _read(known: dict[str, Any], file_values: dict[str, Any]) -> dict[str, Any]:
+    """The typed values of the ``known`` settings (name -> type) given by file or environment."""
+    values = {k: v for k, v in file_values.items() if k in known}
+    for name in known:
+        names = (_ENV_PREFIX + name.upper(), *_AWS_ENV.get(name, ()))
+        env = next((os.environ[n] for n in names if os.environ.get(n)), None)
+        if env is not None:
+            values[name] = env
+    return {k: _coerce(k, known[k], v) for k, v in values.items()}
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build the effective settings from file, environment and explicit overrides.
 
@@ -171,34 +200,108 @@ def load_settings(**overrides: Any) -> Settings:
         The merged :class:`Settings`.
 
     Raises:
-        ConfigError: A value cannot be parsed or the config file is not valid JSON.
+        ConfigError: A value cannot be parsed, the config file is not valid JSON, or it names
+            a setting that neither flowkit nor an installed plugin declares.
     """
-    values: dict[str, Any] = {}
-    path = config_file_path()
-    if path.is_file():
-        try:
-            loaded = json.loads(path.read_text())
-        except ValueError as exc:
-            raise ConfigError(
-                f"the config file {path} is not valid JSON ({exc})", hint="fix or delete it"
-            ) from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"the config file {path} must hold a JSON object")
-        values.update(loaded)
-    for f in fields(Settings):
-        names = (_ENV_PREFIX + f.name.upper(), *_AWS_ENV.get(f.name, ()))
-        env = next((os.environ[n] for n in names if os.environ.get(n)), None)
-        if env is not None:
-            values[f.name] = env
+    path, file_values = _config_file_values()
     known = {f.name: f.type for f in fields(Settings)}
-    unknown = sorted(set(values) - set(known))
+    unknown = sorted(set(file_values) - set(known))
     if unknown:
-        raise ConfigError(
-            f"unknown setting(s) {', '.join(unknown)} in {path}",
-            hint=f"known settings are {', '.join(sorted(known))}",
-        )
-    typed = {k: _coerce(k, known[k], v) for k, v in values.items()}
-    return Settings(**typed).with_overrides(**overrides)
+        # only now are plugins asked: a config file with only core settings costs no scan
+        plugged = {name for declared in _declared_plugin_settings() for name in declared.names()}
+        unknown = sorted(set(unknown) - plugged)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s) {', '.join(unknown)} in {path}",
+                hint=f"known settings are {', '.join(sorted(set(known) | plugged))}",
+            )
+    return Settings(**_read(known, file_values)).with_overrides(**overrides)
+
+
+SchemaT = TypeVar("SchemaT")
+
+
+class PluginSettings(Generic[SchemaT]):
+    """The settings one plugin declares, read like flowkit's own (see :func:`declare_settings`).
+
+    Args:
+        plugin: The plugin's name; every setting is stored under ``<plugin>_<field>``.
+        schema: A frozen dataclass whose typed fields (with defaults) are the settings.
+    """
+
+    def __init__(self, plugin: str, schema: type[SchemaT]) -> None:
+        if not is_dataclass(schema):
+            raise TypeError(f"{schema!r} must be a dataclass to declare settings")
+        self.plugin = plugin
+        self.schema = schema
+        self.prefix = plugin.replace("-", "_").lower() + "_"
+        core = {f.name for f in fields(Settings)}
+        clashes = sorted(core & set(self.names()))
+        if clashes:
+            raise TypeError(f"plugin {plugin!r} redeclares flowkit setting(s) {clashes}")
+
+    def names(self) -> list[str]:
+        """The settings' full names: config-file keys, and ``FLOWKIT_<NAME>`` variables."""
+        return [self.prefix + f.name for f in fields(self.schema)]  # type: ignore[arg-type]
+
+    def load(self, **overrides: Any) -> SchemaT:
+        """The plugin's settings from the config file and the environment.
+
+        Args:
+            **overrides: Values by field name; ``None`` means "not given".
+
+        Raises:
+            ConfigError: A value cannot be parsed or the config file is not valid JSON.
+        """
+        _, file_values = _config_file_values()
+        known = {self.prefix + f.name: f.type for f in fields(self.schema)}  # type: ignore[arg-type]
+        typed = _read(known, file_values)
+        values = {k[len(self.prefix) :]: v for k, v in typed.items()}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return self.schema(**values)
+
+    def describe(self, values: SchemaT | None = None) -> dict[str, Any]:
+        """Full setting name -> value (URL passwords masked), for ``flowkit config``."""
+        values = self.load() if values is None else values
+        shown = {}
+        for f in fields(self.schema):  # type: ignore[arg-type]
+            value = getattr(values, f.name)
+            shown[self.prefix + f.name] = redact_url(value) if isinstance(value, str) else value
+        return shown
+
+
+def declare_settings(plugin: str, schema: type[SchemaT]) -> PluginSettings[SchemaT]:
+    """Declare a plugin's settings; register the result as a ``settings.<plugin>`` entry point.
+
+    Each field of ``schema`` becomes the setting ``<plugin>_<field>``: the config-file key of that
+    name and the variable ``FLOWKIT_<PLUGIN>_<FIELD>``, with the same precedence as flowkit's own
+    settings. ``flowkit config`` lists every declared setting.
+
+    Args:
+        plugin: The plugin's name, e.g. ``"batch"``.
+        schema: A frozen dataclass with typed, defaulted fields (``str``, ``int``, ``float``,
+            ``bool``, optionally ``| None``).
+
+    Returns:
+        The declaration; call ``.load()`` where the values are needed.
+    """
+    return PluginSettings(plugin, schema)
+
+
+def _declared_plugin_settings() -> list[PluginSettings[Any]]:
+    """Every installed plugin's declared settings (plugins that cannot be loaded are skipped)."""
+    from flowkit.registry import PluginError, registry
+
+    found = []
+    plugins = registry()
+    for name in plugins.names("settings"):
+        try:
+            declared = plugins.get("settings", name)
+        except PluginError:
+            continue  # a broken plugin is reported where it is used, not by every command
+        if isinstance(declared, PluginSettings):
+            found.append(declared)
+    return found
 
 
 def find_datastore_root(start: Path | None = None) -> str:
@@ -236,13 +339,15 @@ def describe_settings(settings: Settings) -> dict[str, Any]:
     """The settings for display, with passwords in URLs masked.
 
     Returns:
-        Setting name -> value, in declaration order, plus the effective datastore root and the
-        config file's path.
+        Setting name -> value, in declaration order (flowkit's, then each installed plugin's),
+        plus the effective datastore root and the config file's path.
     """
     shown: dict[str, Any] = {}
     for f in fields(Settings):
         value = getattr(settings, f.name)
         shown[f.name] = redact_url(value) if isinstance(value, str) else value
+    for declared in _declared_plugin_settings():
+        shown.update(declared.describe())
     shown["datastore_root (effective)"] = redact_url(resolve_datastore_root(settings))
     shown["config file"] = str(config_file_path())
     return shown

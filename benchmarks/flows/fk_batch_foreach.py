@@ -1,7 +1,6 @@
 """Benchmark flow (flowkit): a foreach whose body runs on AWS Batch; start, join, end local."""
 
-from flowkit import FlowSpec, Parameter, step
-from plugins.batch import batch
+from flowkit import FlowSpec, Parameter, batch, step
 
 
 class BatchForeachBench(FlowSpec):

@@ -68,7 +68,7 @@ def test_batch_job_definition_and_environment(batch_flow):
     )
     assert env["GREETING"] == "hello from the job"  # @environment
     command = job["container"]["command"]
-    assert command[:3] == ["python", "-m", "plugins.batch.bootstrap"]
+    assert command[:3] == ["python", "-m", "flowkit_batch.bootstrap"]
     assert command[command.index("--") + 1 :][:2] == ["step", "train"]
     # Never the submitter's credentials: not in the job, not in its definition.
     sent = json.dumps([job, body])

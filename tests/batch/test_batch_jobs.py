@@ -7,11 +7,10 @@ import pytest
 from flowkit.decorators.base import DecoratorArgumentError
 from flowkit.decorators.builtin import EnvironmentDecorator, ResourcesDecorator
 from flowkit.runtime.spec import TaskSpec
-from flowkit.settings import Settings
-from plugins.batch import BatchDecorator
-from plugins.batch.api import Throttle
-from plugins.batch.executor import _report
-from plugins.batch.jobs import (
+from flowkit_batch import BatchDecorator, BatchSettings
+from flowkit_batch.api import Throttle
+from flowkit_batch.executor import _report
+from flowkit_batch.jobs import (
     BatchConfigError,
     attempt_seconds,
     check_environment,
@@ -23,7 +22,7 @@ from plugins.batch.jobs import (
     job_settings,
 )
 
-SETTINGS = Settings(batch_queue="default-q", batch_image="img:1", batch_job_role="arn:role")
+SETTINGS = BatchSettings(queue="default-q", image="img:1", job_role="arn:role")
 
 
 def test_batch_arguments_override_resources_which_override_defaults():
@@ -37,10 +36,10 @@ def test_batch_arguments_override_resources_which_override_defaults():
 
 def test_batch_settings_say_what_is_missing():
     with pytest.raises(BatchConfigError, match="no job queue is set") as queue:
-        job_settings("train", [BatchDecorator()], Settings(batch_image="img"))
+        job_settings("train", [BatchDecorator()], BatchSettings(image="img"))
     assert "FLOWKIT_BATCH_QUEUE" in queue.value.hint
     with pytest.raises(BatchConfigError, match="no container image is set"):
-        job_settings("train", [BatchDecorator()], Settings(batch_queue="q"))
+        job_settings("train", [BatchDecorator()], BatchSettings(queue="q"))
 
 
 @pytest.mark.parametrize(

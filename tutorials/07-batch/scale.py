@@ -5,8 +5,7 @@ Only `score` carries @batch; `python scale.py run --with batch` would send every
 
 import os
 
-from flowkit import FlowSpec, Parameter, current, resources, step
-from plugins.batch import batch
+from flowkit import FlowSpec, Parameter, batch, current, resources, step
 
 
 class ScaleOutFlow(FlowSpec):

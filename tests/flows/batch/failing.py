@@ -5,8 +5,7 @@ The variables reach the job through @environment, the way settings reach a remot
 
 import os
 
-from flowkit import FlowSpec, environment, step
-from plugins.batch import batch
+from flowkit import FlowSpec, batch, environment, step
 
 
 class FailingBatchFlow(FlowSpec):

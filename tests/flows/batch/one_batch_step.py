@@ -3,8 +3,7 @@
 import os
 import socket
 
-from flowkit import FlowSpec, current, environment, resources, step
-from plugins.batch import batch
+from flowkit import FlowSpec, batch, current, environment, resources, step
 
 
 class OneBatchStepFlow(FlowSpec):

@@ -8,8 +8,7 @@ BATCH_LONG_SLEEP=S   -> `patient` sleeps S seconds; its @timeout is 90 s, which 
 import os
 import time
 
-from flowkit import FlowSpec, catch, current, environment, retry, step, timeout
-from plugins.batch import batch
+from flowkit import FlowSpec, batch, catch, current, environment, retry, step, timeout
 
 
 class RobustBatchFlow(FlowSpec):

@@ -2,8 +2,7 @@
 
 import os
 
-from flowkit import FlowSpec, step
-from plugins.batch import batch
+from flowkit import FlowSpec, batch, step
 
 
 class BatchSecretFlow(FlowSpec):

@@ -1,7 +1,7 @@
 """A foreach over a set of strings whose splits are one Batch array job."""
 
 from flowkit import FlowSpec, step
-from plugins.batch import batch
+from flowkit_batch import batch
 
 
 class BatchSetFlow(FlowSpec):

@@ -2,8 +2,7 @@
 
 import time
 
-from flowkit import FlowSpec, step
-from plugins.batch import batch
+from flowkit import FlowSpec, batch, step
 
 
 class StatusOutageFlow(FlowSpec):

@@ -18,9 +18,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flowkit import FlowkitError
-from flowkit.settings import Settings
-from plugins.batch.jobs import BatchConfigError, definition_name
+from flowkit.extend import FlowkitError, Settings
+from flowkit_batch.jobs import BatchConfigError, definition_name
 
 _THROTTLING = frozenset(
     {

@@ -1,6 +1,6 @@
 """The AWS Batch executor: each task is a Batch job; a foreach fans out as one array job.
 
-Only the four primitives of :class:`~flowkit.runtime.remote.RemoteExecutor` are Batch-specific
+Only the four primitives of :class:`~flowkit.extend.RemoteExecutor` are Batch-specific
 here (submit, describe, read log lines, terminate); queueing, polling with backoff, printing state
 changes, streaming logs, ``@timeout``, outcomes and Ctrl-C are the shared base's.
 
@@ -24,23 +24,24 @@ import json
 from collections.abc import Hashable
 from typing import Any
 
-from flowkit import FlowkitError, StepDecorator
-from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.runtime.entry import spec_to_args
-from flowkit.runtime.remote import (
+from flowkit.extend import (
     DONE,
     QUEUED,
     RUNNING,
+    FlowDatastore,
+    FlowkitError,
     JobReport,
     RemoteExecutor,
+    RunContext,
+    StepDecorator,
     Submission,
     SubmitError,
+    TaskSpec,
+    load_settings,
+    spec_to_args,
 )
-from flowkit.runtime.spec import TaskSpec
-from flowkit.runtime.task import RunContext
-from flowkit.settings import load_settings
-from plugins.batch.api import BatchApi
-from plugins.batch.jobs import (
+from flowkit_batch.api import BatchApi
+from flowkit_batch.jobs import (
     LOG_GROUP,
     BatchConfigError,
     JobSettings,
@@ -54,6 +55,7 @@ from plugins.batch.jobs import (
     job_settings,
     require_s3,
 )
+from flowkit_batch.settings import SETTINGS
 
 _PHASES = {
     "SUBMITTED": QUEUED,
@@ -83,7 +85,8 @@ class BatchExecutor(RemoteExecutor):
 
     def __init__(self, ctx: RunContext) -> None:
         settings = load_settings()
-        super().__init__(ctx, poll_min=1.0, poll_max=settings.batch_poll_interval)
+        self.batch_settings = SETTINGS.load()
+        super().__init__(ctx, poll_min=1.0, poll_max=self.batch_settings.poll_interval)
         require_s3(ctx.store.storage.root, [])
         self.settings = settings
         self.api = BatchApi(settings, say=self._say)
@@ -95,12 +98,12 @@ class BatchExecutor(RemoteExecutor):
         """Refuse a local datastore, incomplete settings, credentials in the environment and
         missing queues — before the run is recorded."""
         require_s3(store.storage.root, list(steps))
-        settings = load_settings()
+        batch_settings = SETTINGS.load()
         queues = set()
         for step, decorators in steps.items():
             check_environment(step, decorators)
-            queues.add(job_settings(step, decorators, settings).queue)
-        BatchApi(settings).check_queues(sorted(queues))
+            queues.add(job_settings(step, decorators, batch_settings).queue)
+        BatchApi(load_settings()).check_queues(sorted(queues))
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -135,7 +138,7 @@ class BatchExecutor(RemoteExecutor):
     def _config(self, step: str) -> JobSettings:
         if step not in self._steps:
             decorators = self.ctx.decorators.get(step, [])
-            self._steps[step] = job_settings(step, decorators, self.settings)
+            self._steps[step] = job_settings(step, decorators, self.batch_settings)
         return self._steps[step]
 
     def _code(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from flowkit import StepDecorator, step_decorator
+from flowkit.extend import StepDecorator, step_decorator
 
 #: Resource arguments shared with ``@resources``; ``None`` here means "not given".
 RESOURCE_ARGS = ("cpu", "memory", "gpu")
@@ -15,7 +15,7 @@ class BatchDecorator(StepDecorator):
     """Run the step as an AWS Batch job; the rest of the flow stays where it is.
 
     Arguments not given come from ``@resources`` on the same step (``cpu``, ``memory``,
-    ``gpu``) and from the settings (``batch_queue``, ``batch_image``, ``batch_job_role``).
+    ``gpu``) and from the plugin's settings (``batch_queue``, ``batch_image``, ``batch_job_role``).
 
     Args:
         cpu: vCPUs for the job (rounded up to a whole number).

@@ -1,6 +1,6 @@
 """What a Batch job runs: fetch the run's code snapshot, then execute exactly one task.
 
-``python -m plugins.batch.bootstrap --flow F --code SHA --flow-file flow.py -- step ARGS...``
+``python -m flowkit_batch.bootstrap --flow F --code SHA --flow-file flow.py -- step ARGS...``
 (or ``--plan SHA`` for an array job, whose child picks its arguments by
 ``AWS_BATCH_JOB_ARRAY_INDEX``). The datastore root comes from ``FLOWKIT_DATASTORE_ROOT``.
 
@@ -26,18 +26,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-from flowkit import FlowkitError
-from flowkit.datastore.codesnap import extract_snapshot
-from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.storage import ByteStorage
-from flowkit.settings import load_settings
+from flowkit.extend import (
+    FlowDatastore,
+    FlowkitError,
+    extract_snapshot,
+    load_settings,
+    open_flow_datastore,
+)
 
 _EXIT_SETUP = 2
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m plugins.batch.bootstrap",
+        prog="python -m flowkit_batch.bootstrap",
         description="Run one flowkit task from a run's code snapshot (inside a Batch job).",
     )
     parser.add_argument("--flow", required=True, help="flow name, e.g. TrainFlow")
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 "FLOWKIT_DATASTORE_ROOT is not set in the job",
                 hint="submit the job with flowkit's Batch executor, which sets it",
             )
-        store = FlowDatastore(ByteStorage(settings.datastore_root, settings), args.flow)
+        store = open_flow_datastore(settings.datastore_root, args.flow, settings)
         step_args = _step_args(store, args.plan, args.step_args)
         workdir = Path(tempfile.mkdtemp(prefix="flowkit-code-"))
         # Streamed, and stopped past the limit: a small archive could expand to gigabytes.

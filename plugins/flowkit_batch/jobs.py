@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flowkit import FlowkitError, StepDecorator
-from flowkit.runtime.spec import TaskSpec
-from flowkit.settings import Settings
-from plugins.batch.decorator import RESOURCE_ARGS
+from flowkit.extend import FlowkitError, StepDecorator, TaskSpec
+from flowkit_batch.decorator import RESOURCE_ARGS
+from flowkit_batch.settings import BatchSettings
 
 #: Used for what neither ``@batch`` nor ``@resources`` gives (as ``@resources``'s defaults).
 DEFAULT_RESOURCES = {"cpu": 1, "memory": 4096, "gpu": 0}
@@ -65,8 +64,10 @@ def _find(decorators: list[StepDecorator], name: str) -> StepDecorator | None:
     return next((d for d in decorators if d.name == name), None)
 
 
-def job_settings(step: str, decorators: list[StepDecorator], settings: Settings) -> JobSettings:
-    """Merge ``@batch``, ``@resources`` and the settings for ``step``.
+def job_settings(
+    step: str, decorators: list[StepDecorator], settings: BatchSettings
+) -> JobSettings:
+    """Merge ``@batch``, ``@resources`` and the Batch plugin's settings for ``step``.
 
     Raises:
         BatchConfigError: No queue or no image is known for the step.
@@ -80,8 +81,8 @@ def job_settings(step: str, decorators: list[StepDecorator], settings: Settings)
         if value is None and resources is not None:
             value = resources.attributes.get(key)
         sized[key] = DEFAULT_RESOURCES[key] if value is None else value
-    queue = given.get("queue") or settings.batch_queue
-    image = given.get("image") or settings.batch_image
+    queue = given.get("queue") or settings.queue
+    image = given.get("image") or settings.image
     where = f"step {step!r} runs on AWS Batch"
     if not queue:
         raise BatchConfigError(
@@ -97,7 +98,7 @@ def job_settings(step: str, decorators: list[StepDecorator], settings: Settings)
     return JobSettings(
         queue=str(queue),
         image=str(image),
-        job_role=given.get("job_role") or settings.batch_job_role,
+        job_role=given.get("job_role") or settings.job_role,
         cpu=max(1, math.ceil(float(sized["cpu"]))),
         memory=int(sized["memory"]),
         gpu=int(sized["gpu"]),
@@ -154,7 +155,7 @@ def definition_body(job: JobSettings) -> dict[str, Any]:
         requirements.append({"type": "GPU", "value": str(job.gpu)})
     container: dict[str, Any] = {
         "image": job.image,
-        "command": ["python", "-m", "plugins.batch.bootstrap"],
+        "command": ["python", "-m", "flowkit_batch.bootstrap"],
         "resourceRequirements": requirements,
     }
     if job.job_role:
@@ -206,7 +207,7 @@ def bootstrap_command(
     ``shared`` are arguments every task of the job gets after its own (the ``--with`` values):
     they stay in the job's command and out of the stored plan.
     """
-    command = ["python", "-m", "plugins.batch.bootstrap", "--flow", flow, "--code", code_sha]
+    command = ["python", "-m", "flowkit_batch.bootstrap", "--flow", flow, "--code", code_sha]
     command += ["--flow-file", flow_file]
     if plan is not None:
         return [*command, "--plan", plan, "--", *(shared or [])]

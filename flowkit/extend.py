@@ -1,0 +1,161 @@
+"""The one module a flowkit plugin imports: everything an extension author needs, and no more.
+
+A plugin is an ordinary package that registers objects in the ``flowkit.plugins`` entry-point
+group (see :mod:`flowkit.registry`); flowkit loads each one only when its name is asked for.
+Apart from the user API of the top-level ``flowkit`` package, a plugin imports flowkit only from
+here: the names below are kept stable across releases, the modules behind them are not.
+
+**Step and flow decorators** — subclass :class:`StepDecorator` (lifecycle hooks such as
+``step_init``, ``task_environment``, ``task_pre_step``, ``executor_name``) or
+:class:`FlowDecorator`; make the user-facing decorator with :func:`step_decorator` /
+:func:`flow_decorator`; register the class as ``step.<name>`` / ``flow.<name>``. Users then
+write ``from flowkit import <name>`` (or import it from the plugin) and ``--with <name>``::
+
+    [project.entry-points."flowkit.plugins"]
+    "step.shout" = "flowkit_shout:ShoutDecorator"
+
+**Executors** — a step decorator whose ``executor_name()`` returns ``"<name>"`` sends its step
+to the executor registered as ``executor.<name>``. A remote job system subclasses
+:class:`RemoteExecutor` and implements four primitives (``submit``, ``describe``, ``read_log``,
+``terminate``) over :class:`TaskSpec`, :class:`Submission` and :class:`JobReport`; the base
+queues, polls, streams logs, enforces ``@timeout`` and records outcomes. :class:`RunContext` is
+the run being executed (flow, graph, datastore, run id, decorators, ``--with`` values), and
+:func:`spec_to_args` turns a task into the ``python FLOW.py step ...`` arguments that run it
+elsewhere; :func:`open_flow_datastore` and :func:`extract_snapshot` are what a job needs to
+fetch its run's code before it does.
+
+**Settings** — declare a frozen dataclass and register its declaration as
+``settings.<plugin>``::
+
+    @dataclass(frozen=True)
+    class ShoutSettings:
+        volume: int = 3
+
+    SETTINGS = declare_settings("shout", ShoutSettings)  # shout_volume, FLOWKIT_SHOUT_VOLUME
+
+``SETTINGS.load()`` reads them from the environment and the config file exactly like flowkit's
+own (:func:`load_settings`), and ``flowkit config`` lists them. Keep that module free of heavy
+imports: ``flowkit config`` loads it.
+
+**CLI commands** — register a :class:`click.Command` as ``command.<name>``; it appears in
+``flowkit --help`` and runs as ``flowkit <name>``, loaded only when listed or invoked.
+
+**Errors** — raise :class:`FlowkitError` subclasses with a ``hint`` ("Fix: ..."); the CLI shows
+them as one short message with the error's ``exit_code``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "StepDecorator": "flowkit.decorators.base",
+    "FlowDecorator": "flowkit.decorators.base",
+    "DecoratorArgumentError": "flowkit.decorators.base",
+    "step_decorator": "flowkit.decorators.attach",
+    "flow_decorator": "flowkit.decorators.attach",
+    "FlowkitError": "flowkit.errors",
+    "FlowDefinitionError": "flowkit.errors",
+    "ConfigError": "flowkit.errors",
+    "PluginError": "flowkit.registry",
+    "PluginImportError": "flowkit.registry",
+    "Settings": "flowkit.settings",
+    "load_settings": "flowkit.settings",
+    "PluginSettings": "flowkit.settings",
+    "declare_settings": "flowkit.settings",
+    "TaskSpec": "flowkit.runtime.spec",
+    "RunContext": "flowkit.runtime.task",
+    "spec_to_args": "flowkit.runtime.entry",
+    "RemoteExecutor": "flowkit.runtime.remote",
+    "Submission": "flowkit.runtime.remote",
+    "JobReport": "flowkit.runtime.remote",
+    "SubmitError": "flowkit.runtime.remote",
+    "QUEUED": "flowkit.runtime.remote",
+    "RUNNING": "flowkit.runtime.remote",
+    "DONE": "flowkit.runtime.remote",
+    "FlowDatastore": "flowkit.datastore.flowstore",
+    "extract_snapshot": "flowkit.datastore.codesnap",
+}
+
+__all__ = [
+    "DONE",
+    "QUEUED",
+    "RUNNING",
+    "ConfigError",
+    "DecoratorArgumentError",
+    "FlowDatastore",
+    "FlowDecorator",
+    "FlowDefinitionError",
+    "FlowkitError",
+    "JobReport",
+    "PluginError",
+    "PluginImportError",
+    "PluginSettings",
+    "RemoteExecutor",
+    "RunContext",
+    "Settings",
+    "StepDecorator",
+    "Submission",
+    "SubmitError",
+    "TaskSpec",
+    "declare_settings",
+    "extract_snapshot",
+    "flow_decorator",
+    "load_settings",
+    "open_flow_datastore",
+    "spec_to_args",
+    "step_decorator",
+]
+
+if TYPE_CHECKING:
+    from flowkit.datastore.codesnap import extract_snapshot
+    from flowkit.datastore.flowstore import FlowDatastore
+    from flowkit.decorators.attach import flow_decorator, step_decorator
+    from flowkit.decorators.base import DecoratorArgumentError, FlowDecorator, StepDecorator
+    from flowkit.errors import ConfigError, FlowDefinitionError, FlowkitError
+    from flowkit.registry import PluginError, PluginImportError
+    from flowkit.runtime.entry import spec_to_args
+    from flowkit.runtime.remote import (
+        DONE,
+        QUEUED,
+        RUNNING,
+        JobReport,
+        RemoteExecutor,
+        Submission,
+        SubmitError,
+    )
+    from flowkit.runtime.spec import TaskSpec
+    from flowkit.runtime.task import RunContext
+    from flowkit.settings import PluginSettings, Settings, declare_settings, load_settings
+
+
+def open_flow_datastore(
+    root: str, flow_name: str, settings: Settings | None = None
+) -> FlowDatastore:
+    """The datastore of ``flow_name`` under ``root`` (a path or an fsspec URL such as ``s3://``).
+
+    Args:
+        root: The datastore root, e.g. ``FLOWKIT_DATASTORE_ROOT`` in a remote job.
+        flow_name: The flow's class name.
+        settings: Connection settings (S3 endpoint, retries); read when omitted.
+
+    Raises:
+        DatastoreError: The URL's scheme is unknown or its library is not installed.
+    """
+    from flowkit.datastore.flowstore import FlowDatastore
+    from flowkit.datastore.storage import ByteStorage
+
+    return FlowDatastore(ByteStorage(root, settings), flow_name)
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, like ``flowkit`` itself: a plugin's decorator module imports this without paying
+    # for the runtime or the datastore (fsspec, pandas) until an executor is really used.
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'flowkit.extend' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
