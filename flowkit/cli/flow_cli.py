@@ -25,6 +25,11 @@ class FlowCLIState:
         self.flow_file = flow_file
         self.datastore_root: str | None = None
         self.debug = False
+        self.group_with_specs: tuple[str, ...] = ()
+
+    def with_specs(self, given: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """``--with`` values given before the command, then the command's own (each once)."""
+        return tuple(dict.fromkeys((*self.group_with_specs, *given)))
 
     def settings(self, **overrides: Any):
         """Effective settings with this invocation's flags applied."""
@@ -65,14 +70,23 @@ def _build_group(state: FlowCLIState) -> click.Group:
         help="Datastore URL or folder (default: nearest .flowkit/).",
     )
     @click.option("--debug", is_flag=True, help="Show flowkit's own tracebacks on errors.")
-    def group(datastore_root: str | None, debug: bool) -> None:
+    @click.option(
+        "--with",
+        "with_specs",
+        multiple=True,
+        metavar="DECORATOR[:k=v,...]",
+        help="Apply a step decorator to every step, for the command that follows "
+        "(python flow.py --with retry run); merged with the command's own --with.",
+    )
+    def group(datastore_root: str | None, debug: bool, with_specs: tuple[str, ...]) -> None:
         state.datastore_root = datastore_root
         state.debug = debug or debug_from_settings()
+        state.group_with_specs = with_specs
 
     @group.command(help="Check the flow's structure without running anything.")
     def check() -> None:
         graph = state.graph()
-        state.decorators(graph)
+        state.decorators(graph, state.with_specs())
         click.echo(f"Flow {graph.name} is valid: {len(graph.steps)} steps.")
 
     @group.command(help="Show the flow's steps, their docstrings and transitions.")

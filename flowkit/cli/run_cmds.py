@@ -58,6 +58,7 @@ def _runner(
     from flowkit.runtime.spawn import SpawnExecutor
 
     check_tags(tags)  # the rules of `tag add`, before anything of the run is written
+    with_specs = state.with_specs(with_specs)
     graph = state.graph()
     decorators = state.decorators(graph, with_specs)
     settings = state.settings(max_workers=max_workers)
@@ -159,6 +160,7 @@ def add_run_commands(
         from flowkit.runtime.entry import run_single_task, spec_from_args
         from flowkit.runtime.task import RunContext
 
+        with_specs = state.with_specs(with_specs)
         graph = state.graph()
         if step_name not in graph:
             raise FlowkitError(
