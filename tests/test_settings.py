@@ -97,3 +97,53 @@ def test_flowkit_config_masks_credentials(monkeypatch: pytest.MonkeyPatch) -> No
     shown = json.loads(CliRunner().invoke(cli, ["config", "--json"]).output)
     assert shown["aws credentials"] == "from env: access key AKIA****34, secret key ****"
     assert shown["s3_max_attempts"] == 5
+
+
+def test_plugin_settings_keep_their_names_and_sources(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from dataclasses import fields
+
+    from flowkit.settings import Settings
+    from flowkit_batch import SETTINGS
+
+    assert "batch_queue" not in {f.name for f in fields(Settings)}  # the plugin owns them
+    (tmp_path / "config.json").write_text(
+        json.dumps({"batch_queue": "file-q", "batch_poll_interval": "2.5", "max_workers": 2})
+    )
+    assert load_settings().max_workers == 2  # the plugin's keys are not "unknown settings"
+    loaded = SETTINGS.load()
+    assert (loaded.queue, loaded.image, loaded.poll_interval) == ("file-q", None, 2.5)
+    monkeypatch.setenv("FLOWKIT_BATCH_QUEUE", "env-q")
+    monkeypatch.setenv("FLOWKIT_BATCH_IMAGE", "img:2")
+    loaded = SETTINGS.load()
+    assert (loaded.queue, loaded.image) == ("env-q", "img:2")
+    assert SETTINGS.load(queue="flag-q", image=None).image == "img:2"
+    shown = describe_settings(load_settings())
+    assert (shown["batch_queue"], shown["batch_poll_interval"]) == ("env-q", 2.5)
+    (tmp_path / "config.json").write_text(json.dumps({"batch_queu": "q"}))
+    with pytest.raises(ConfigError, match="unknown setting\\(s\\) batch_queu") as typo:
+        load_settings()
+    assert "batch_queue" in typo.value.hint
+
+
+def test_plugin_setting_with_a_bad_value_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowkit_batch import SETTINGS
+
+    monkeypatch.setenv("FLOWKIT_BATCH_POLL_INTERVAL", "often")
+    with pytest.raises(ConfigError, match="batch_poll_interval") as bad:
+        SETTINGS.load()
+    assert "FLOWKIT_BATCH_POLL_INTERVAL" in bad.value.hint
+
+
+def test_declared_settings_cannot_shadow_flowkits_own() -> None:
+    from dataclasses import dataclass
+
+    from flowkit.extend import declare_settings
+
+    @dataclass(frozen=True)
+    class AwsSettings:
+        profile: str | None = None
+
+    with pytest.raises(TypeError, match="aws_profile"):
+        declare_settings("aws", AwsSettings)

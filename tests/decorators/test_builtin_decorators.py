@@ -141,3 +141,21 @@ def test_with_applies_a_decorator_to_every_step(run_flow):
     assert store.attempts("2", "c", _task(store, "2", "c")) == [0, 1]
     manifest = store.read_manifest("2", "start", _task(store, "2", "start"))
     assert manifest.extra["decorators"] == ["retry:times=1,minutes_between_retries=0"]
+
+
+def test_with_before_the_command_is_merged_with_the_commands_own(run_flow):
+    linear = FLOWS / "shapes" / "linear.py"
+    retry = "retry:times=1,minutes_between_retries=0"
+    env = 'environment:vars={"GREETING":"hi"}'
+    # given before `run` (as in Metaflow), after it, and both: each decorator applies once
+    result = run_flow(
+        linear, "--with", retry, "run", "--with", retry, "--with", env, FLOWKIT_TEST_FAIL="c"
+    )
+    assert result.returncode == 1, result.output
+    store = run_flow.store("LinearFlow")
+    assert store.attempts("1", "c", _task(store, "1", "c")) == [0, 1]
+    manifest = store.read_manifest("1", "start", _task(store, "1", "start"))
+    assert manifest.extra["decorators"] == [retry, "environment:vars=GREETING"]  # values hidden
+    unknown = run_flow(linear, "--with", "retyr", "check")
+    assert unknown.returncode == 2
+    assert 'Did you mean "retry"?' in unknown.stderr
