@@ -37,6 +37,8 @@ _AWS_ENV = {
     "s3_max_attempts": ("AWS_MAX_ATTEMPTS",),
 }
 _CONDITIONAL_WRITES = ("auto", "on", "off")
+# flowkit.registry.GROUP: where plugins declare their settings (``settings.<plugin>``)
+_PLUGIN_GROUP = "flowkit.plugins"
 
 
 @dataclass(frozen=True)
@@ -289,16 +291,23 @@ def declare_settings(plugin: str, schema: type[SchemaT]) -> PluginSettings[Schem
 
 
 def _declared_plugin_settings() -> list[PluginSettings[Any]]:
-    """Every installed plugin's declared settings (plugins that cannot be loaded are skipped)."""
-    from flowkit.registry import PluginError, registry
+    """Every installed plugin's declared settings, by plugin name.
+
+    Read from the ``settings.<plugin>`` entry points directly rather than through
+    :mod:`flowkit.registry`, so that settings stay the bottom layer. A plugin that cannot be
+    loaded is skipped: it is reported where it is used, not by every command.
+    """
+    from importlib import metadata
 
     found = []
-    plugins = registry()
-    for name in plugins.names("settings"):
+    points = metadata.entry_points(group=_PLUGIN_GROUP)
+    for ep in sorted(points, key=lambda ep: ep.name):
+        if not ep.name.startswith("settings."):
+            continue
         try:
-            declared = plugins.get("settings", name)
-        except PluginError:
-            continue  # a broken plugin is reported where it is used, not by every command
+            declared = ep.load()
+        except ImportError:
+            continue
         if isinstance(declared, PluginSettings):
             found.append(declared)
     return found
