@@ -130,5 +130,6 @@ def _plugin_decorator(name: str) -> Any:
         for key in dict.fromkeys((name, name.replace("_", "-"))):
             if key in plugins.names(kind):
                 found = plugins.get(kind, key)  # PluginImportError is an ImportError
-                return found if hasattr(found, "decorator_class") else wrap(found)
+                # an entry point names the decorator class, or already the decorator
+                return wrap(found) if isinstance(found, type) else found
     raise missing
