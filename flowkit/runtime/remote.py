@@ -1,6 +1,6 @@
 """Executors that hand tasks to a remote job system and watch them from the runner.
 
-A remote executor (AWS Batch, in ``plugins/flowkit_batch``) implements four primitives — submit a group
+A remote executor (AWS Batch, in ``flowkit_batch``) implements four primitives — submit a group
 of tasks, describe jobs, read a job's new log lines, terminate jobs — and this base does the
 rest, the same way for every backend:
 
