@@ -12,7 +12,7 @@ import click
 from flowkit.cli.params import PARAM_PREFIX, resolve_values
 from flowkit.dsl.parameters import Parameter
 from flowkit.errors import FlowkitError, ParameterError, did_you_mean
-from flowkit.graph.parser import display_path
+from flowkit.user_paths import display_path
 
 if TYPE_CHECKING:
     from flowkit.cli.flow_cli import FlowCLIState

@@ -23,7 +23,6 @@ from flowkit.errors import (
     RunStorageFailed,
 )
 from flowkit.graph.model import FlowGraph
-from flowkit.graph.parser import display_path
 from flowkit.registry import registry
 from flowkit.runtime.commit import commit_task
 from flowkit.runtime.executor import TaskOutcome
@@ -37,6 +36,7 @@ from flowkit.runtime.resume import ResumePlan
 from flowkit.runtime.scheduler import ReadyQueue, Scheduler
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
+from flowkit.user_paths import display_path
 
 #: Failures a task reports when the datastore refused its results: they stop the whole run.
 _WRITE_FAILURES = (ArtifactWriteError.__name__, DatastoreWriteError.__name__)
