@@ -25,6 +25,8 @@ class FlowCLIState:
         self.flow_file = flow_file
         self.datastore_root: str | None = None
         self.debug = False
+        #: The flow's decorators, validated by :meth:`decorators` (the runner calls their hooks).
+        self.flow_decorators: list[Any] = []
 
     def settings(self, **overrides: Any):
         """Effective settings with this invocation's flags applied."""
@@ -39,10 +41,13 @@ class FlowCLIState:
         return graph
 
     def decorators(self, graph: Any, with_specs: tuple[str, ...] = ()) -> Any:
-        """Every step's decorators, validated (raises every misuse at once)."""
+        """Every step's decorators, validated (raises every misuse at once).
+
+        The flow's own decorators are validated too and kept in :attr:`flow_decorators`.
+        """
         from flowkit.decorators.resolve import resolve_flow_decorators, resolve_step_decorators
 
-        resolve_flow_decorators(self.flow_cls, graph)
+        self.flow_decorators = resolve_flow_decorators(self.flow_cls, graph)
         return resolve_step_decorators(self.flow_cls, graph, tuple(with_specs))
 
     def datastore(self, settings):
