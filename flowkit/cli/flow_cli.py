@@ -20,13 +20,15 @@ from flowkit.settings import load_settings, resolve_datastore_root
 class FlowCLIState:
     """What the group options decided, shared with the sub-commands."""
 
+    #: The flow's decorators, validated by :meth:`decorators` (the runner calls their hooks);
+    #: replaced, never mutated, so the empty default is not shared state.
+    flow_decorators: tuple[Any, ...] = ()
+
     def __init__(self, flow_cls: type, flow_file: Path) -> None:
         self.flow_cls = flow_cls
         self.flow_file = flow_file
         self.datastore_root: str | None = None
         self.debug = False
-        #: The flow's decorators, validated by :meth:`decorators` (the runner calls their hooks).
-        self.flow_decorators: list[Any] = []
 
     def settings(self, **overrides: Any):
         """Effective settings with this invocation's flags applied."""
@@ -47,7 +49,7 @@ class FlowCLIState:
         """
         from flowkit.decorators.resolve import resolve_flow_decorators, resolve_step_decorators
 
-        self.flow_decorators = resolve_flow_decorators(self.flow_cls, graph)
+        self.flow_decorators = tuple(resolve_flow_decorators(self.flow_cls, graph))
         return resolve_step_decorators(self.flow_cls, graph, tuple(with_specs))
 
     def datastore(self, settings):

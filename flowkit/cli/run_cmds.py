@@ -72,7 +72,7 @@ def _runner(
         executor_cls=ForkExecutor if launcher == "fork" else SpawnExecutor,
         user=settings.user,
         decorators=decorators,
-        flow_decorators=state.flow_decorators,
+        flow_decorators=list(state.flow_decorators),
         with_specs=with_specs,
         heartbeat_interval=settings.heartbeat_interval,
         heartbeat_expiry=settings.heartbeat_expiry,
