@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# the console script `lint-imports`, run by this interpreter (whatever is first on PATH)
+# what the `lint-imports` console script runs, in this interpreter (not whichever is on PATH)
 LINT = (
     "import sys; from importlinter.cli import lint_imports_command; "
     "sys.exit(lint_imports_command())"
@@ -21,17 +21,25 @@ LINT = (
 
 
 def _lint(project: Path) -> subprocess.CompletedProcess[str]:
-    # the project's own flowkit, not an installed one; --no-cache: nothing left in the tree
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(project), os.environ.get("PYTHONPATH", "")])
-    )
+    # The project's own packages, not installed ones: flowkit, and the first-party plugins'
+    # packages under plugins/ (for a contract on them). --no-cache: nothing left in the tree.
+    paths = [str(project), str(project / "plugins"), os.environ.get("PYTHONPATH", "")]
     return subprocess.run(
         [sys.executable, "-c", LINT, "--no-cache", "--no-logo"],
         cwd=project,
-        env=env,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(paths)),
         capture_output=True,
         text=True,
     )
+
+
+def _copy(project: Path) -> None:
+    """The package, its plugins and its contracts, copied to ``project``."""
+    shutil.copy(ROOT / "pyproject.toml", project)
+    for folder in ("flowkit", "plugins"):
+        shutil.copytree(
+            ROOT / folder, project / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
 
 
 def test_import_contracts_are_kept():
@@ -44,10 +52,7 @@ def test_import_contracts_are_kept():
 
 def test_a_lazy_upward_import_breaks_the_layers(tmp_path):
     # the same contracts on a copy of the package whose DSL reaches up to the CLI in a function
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    shutil.copytree(
-        ROOT / "flowkit", tmp_path / "flowkit", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    _copy(tmp_path)
     with open(tmp_path / "flowkit" / "dsl" / "step.py", "a") as module:
         module.write("\n\ndef _later():\n    from flowkit.cli.flow_cli import run_flow_cli\n")
     proc = _lint(tmp_path)
@@ -57,10 +62,7 @@ def test_a_lazy_upward_import_breaks_the_layers(tmp_path):
 
 
 def test_a_new_package_must_be_given_a_layer(tmp_path):
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    shutil.copytree(
-        ROOT / "flowkit", tmp_path / "flowkit", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    _copy(tmp_path)
     (tmp_path / "flowkit" / "scheduling_helpers.py").write_text('"""Nowhere in the layers."""\n')
     proc = _lint(tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
