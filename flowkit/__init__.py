@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from flowkit.flow_main import set_flow_main as _set_flow_main
-
-__version__ = "0.1.0"
+from flowkit.version import __version__ as __version__
 
 
 def _run_flow_cli(flow_cls: type) -> None:
