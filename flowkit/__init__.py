@@ -12,7 +12,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from flowkit.flow_main import set_flow_main as _set_flow_main
+from flowkit.version import __version__ as __version__
+
+
+def _run_flow_cli(flow_cls: type) -> None:
+    """``MyFlow()`` in a flow file's ``__main__``: the flow's command line, imported on use."""
+    from flowkit.cli.flow_cli import run_flow_cli
+
+    run_flow_cli(flow_cls)
+
+
+# The package sits above every layer: it plugs the CLI into the flow language, which must not
+# import it (see flowkit.flow_main).
+_set_flow_main(_run_flow_cli)
 
 _EXPORTS = {
     "FlowSpec": "flowkit.dsl.flowspec",

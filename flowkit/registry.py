@@ -149,12 +149,12 @@ _REGISTRY: PluginRegistry | None = None
 
 
 def registry() -> PluginRegistry:
-    """The process-wide registry, with flowkit's built-ins registered."""
+    """The process-wide registry.
+
+    It sits below every layer and knows none of them: the layer that owns a kind registers its
+    built-ins (``flowkit.decorators.resolve`` the built-in step decorators).
+    """
     global _REGISTRY
     if _REGISTRY is None:
-        from flowkit.decorators.builtin import BUILTIN_STEP_DECORATORS
-
         _REGISTRY = PluginRegistry()
-        for name, cls in BUILTIN_STEP_DECORATORS.items():
-            _REGISTRY.register("step", name, cls)
     return _REGISTRY

@@ -20,6 +20,10 @@ from flowkit.settings import load_settings, resolve_datastore_root
 class FlowCLIState:
     """What the group options decided, shared with the sub-commands."""
 
+    #: The flow's decorators, validated by :meth:`decorators` (the runner calls their hooks);
+    #: replaced, never mutated, so the empty default is not shared state.
+    flow_decorators: tuple[Any, ...] = ()
+
     def __init__(self, flow_cls: type, flow_file: Path) -> None:
         self.flow_cls = flow_cls
         self.flow_file = flow_file
@@ -44,10 +48,13 @@ class FlowCLIState:
         return graph
 
     def decorators(self, graph: Any, with_specs: tuple[str, ...] = ()) -> Any:
-        """Every step's decorators, validated (raises every misuse at once)."""
+        """Every step's decorators, validated (raises every misuse at once).
+
+        The flow's own decorators are validated too and kept in :attr:`flow_decorators`.
+        """
         from flowkit.decorators.resolve import resolve_flow_decorators, resolve_step_decorators
 
-        resolve_flow_decorators(self.flow_cls, graph)
+        self.flow_decorators = tuple(resolve_flow_decorators(self.flow_cls, graph))
         return resolve_step_decorators(self.flow_cls, graph, tuple(with_specs))
 
     def datastore(self, settings):

@@ -50,7 +50,7 @@ def check(flow_file: str) -> None:
     import runpy
 
     from flowkit.errors import FlowSyntaxError
-    from flowkit.graph.parser import display_path
+    from flowkit.user_paths import display_path
 
     try:
         # compiled first so that a syntax error of the flow file itself is reported as such

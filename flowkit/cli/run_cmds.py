@@ -12,7 +12,7 @@ import click
 from flowkit.cli.params import PARAM_PREFIX, resolve_values
 from flowkit.dsl.parameters import Parameter
 from flowkit.errors import FlowkitError, ParameterError, did_you_mean
-from flowkit.graph.parser import display_path
+from flowkit.user_paths import display_path
 
 if TYPE_CHECKING:
     from flowkit.cli.flow_cli import FlowCLIState
@@ -73,6 +73,7 @@ def _runner(
         executor_cls=ForkExecutor if launcher == "fork" else SpawnExecutor,
         user=settings.user,
         decorators=decorators,
+        flow_decorators=list(state.flow_decorators),
         with_specs=with_specs,
         heartbeat_interval=settings.heartbeat_interval,
         heartbeat_expiry=settings.heartbeat_expiry,

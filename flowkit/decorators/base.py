@@ -11,14 +11,20 @@ hook                   runs in         purpose
 =====================  ==============  ========================================================
 ``step_init``          check / start   validate against the graph; raise FlowDefinitionError
 ``runtime_init``       the runner      once per run, before the first task (warnings, setup)
-``task_environment``   the runner      environment variables for the task, local or remote
-``task_command_args``  the runner      extra arguments on the task's command line (remote)
+``task_environment``   the task        environment variables the task runs with (a remote
+                                       executor also sends them with the job)
 ``task_pre_step``      the task        just before the step function is called
 ``task_decorate``      the task        wrap the step call (return a new callable)
 ``task_post_step``     the task        after the step returned normally
 ``task_exception``     the task        the step raised; return True to mark it handled
-``runtime_finished``   the runner      once per run, after the last task
+``runtime_finished``   the runner      once per run, after the last task, unless the run was
+                                       interrupted or the datastore failed
 =====================  ==============  ========================================================
+
+"The task" is the process that runs the step: a fork of the runner, a fresh interpreter
+(``--launcher spawn``) or a remote job, so a task hook must not rely on the runner's memory.
+Flow decorators (:class:`FlowDecorator`) have ``flow_init``, ``runtime_init`` and
+``runtime_finished``; theirs wrap the steps' (first to start, last to finish).
 
 Scheduling attributes are plain methods the runner reads: :meth:`StepDecorator.retries`,
 :meth:`StepDecorator.retry_delay`, :meth:`StepDecorator.timeout_seconds`,
@@ -118,10 +124,6 @@ class StepDecorator:
         """Environment variables the task runs with."""
         return {}
 
-    def task_command_args(self) -> list[str]:
-        """Arguments added to the task's command line when it runs in a fresh interpreter."""
-        return []
-
     def task_pre_step(self, flow: Any) -> None:
         """In the task, just before the step is called."""
 
@@ -148,8 +150,9 @@ class StepDecorator:
 class FlowDecorator:
     """Base class of flow decorators (applied to the flow class).
 
-    Hooks: ``flow_init(graph)`` validates; ``runtime_init(say)`` and ``runtime_finished()`` run
-    in the runner around the run.
+    Hooks: ``flow_init(graph)`` validates (``check``, and before a run starts);
+    ``runtime_init(say)`` runs in the runner before any step decorator's ``runtime_init``, and
+    ``runtime_finished()`` after every step decorator's ``runtime_finished``.
     """
 
     name: ClassVar[str] = ""
@@ -168,7 +171,12 @@ class FlowDecorator:
         """Validate the flow; raise FlowDefinitionError on misuse."""
 
     def runtime_init(self, say: Callable[[str], None]) -> None:
-        """In the runner, before the first task."""
+        """Once per run, in the runner, before the first task.
+
+        Args:
+            say: Prints a warning for the user.
+        """
 
     def runtime_finished(self) -> None:
-        """In the runner, after the last task."""
+        """Once per run, in the runner, after the last task (not when the run was interrupted
+        or the datastore failed)."""

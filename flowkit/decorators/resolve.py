@@ -7,10 +7,11 @@ from typing import Any
 
 from flowkit.decorators.attach import attached, flow_decorators
 from flowkit.decorators.base import FlowDecorator, StepDecorator
+from flowkit.decorators.builtin import BUILTIN_STEP_DECORATORS
 from flowkit.dsl.step import is_step
 from flowkit.errors import FlowDefinitionError, FlowDefinitionErrors
 from flowkit.graph.model import FlowGraph
-from flowkit.registry import PluginError, registry
+from flowkit.registry import PluginError, PluginRegistry, registry
 
 
 def _value(text: str) -> Any:
@@ -18,6 +19,18 @@ def _value(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def step_decorators() -> PluginRegistry:
+    """The plugin registry with flowkit's built-in step decorators in it.
+
+    Built-ins come in through the plugins' door, registered here rather than by the registry,
+    which sits below this layer and must not import it.
+    """
+    plugins = registry()
+    for name, cls in BUILTIN_STEP_DECORATORS.items():
+        plugins.register("step", name, cls)
+    return plugins
 
 
 def parse_with(spec: str) -> StepDecorator:
@@ -28,7 +41,7 @@ def parse_with(spec: str) -> StepDecorator:
         FlowDefinitionError: Bad arguments.
     """
     name, _, args = spec.partition(":")
-    cls = registry().get("step", name.strip())
+    cls = step_decorators().get("step", name.strip())
     kwargs: dict[str, Any] = {}
     for item in filter(None, (a.strip() for a in args.split(","))):
         key, sep, raw = item.partition("=")
@@ -165,4 +178,10 @@ def resolve_flow_decorators(flow_cls: type, graph: FlowGraph) -> list[FlowDecora
     return decos
 
 
-__all__ = ["PluginError", "parse_with", "resolve_flow_decorators", "resolve_step_decorators"]
+__all__ = [
+    "PluginError",
+    "parse_with",
+    "resolve_flow_decorators",
+    "resolve_step_decorators",
+    "step_decorators",
+]

@@ -14,6 +14,7 @@ from flowkit.dsl.inputs import Inputs
 from flowkit.dsl.state import TaskState, Transition
 from flowkit.dsl.step import is_step
 from flowkit.errors import FlowRuntimeError, MergeConflict, did_you_mean
+from flowkit.flow_main import run_flow_main
 from flowkit.own_code import is_own_file
 
 #: Names a step or artifact cannot take: they are part of the flow's own interface.
@@ -117,11 +118,9 @@ class FlowSpec:
 
     def __init__(self, use_cli: bool = True) -> None:
         if use_cli:
-            # The one upward call of the DSL: constructing a flow in __main__ hands over to the
-            # CLI, as flow files expect. Imported here so the DSL stays free of the CLI otherwise.
-            from flowkit.cli.flow_cli import run_flow_cli
-
-            run_flow_cli(type(self))
+            # Constructing a flow in __main__ hands over to the command line, as flow files
+            # expect; the CLI is plugged in from above (flowkit.flow_main), never imported here.
+            run_flow_main(type(self))
 
     # -- artifacts -----------------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import os
 import textwrap
 from typing import Any
 
@@ -13,6 +12,7 @@ from flowkit.dsl.parameters import Parameter
 from flowkit.dsl.step import is_step
 from flowkit.errors import FlowDefinitionError
 from flowkit.graph.model import FlowGraph, StepNode
+from flowkit.user_paths import display_path
 
 #: The forms of ``self.next``, quoted in hints.
 NEXT_FORMS = "self.next(self.a), self.next(self.a, self.b), self.next(self.a, foreach='items')"
@@ -20,15 +20,6 @@ NEXT_FORMS = "self.next(self.a), self.next(self.a, self.b), self.next(self.a, fo
 
 #: Decorators that turn a def into something other than a method flowkit can call.
 _NOT_METHODS = ("staticmethod", "classmethod", "property")
-
-
-def display_path(path: str) -> str:
-    """A path as the user would type it: relative to the current folder when below it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return rel if not rel.startswith("..") else path
 
 
 class _Ctx:

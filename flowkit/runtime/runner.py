@@ -11,7 +11,7 @@ from typing import Any
 from flowkit.datastore.codesnap import build_snapshot
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import ArtifactRef, RunRecord, TaskManifest
-from flowkit.decorators.base import StepDecorator
+from flowkit.decorators.base import FlowDecorator, StepDecorator
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.errors import (
     ArtifactWriteError,
@@ -23,7 +23,6 @@ from flowkit.errors import (
     RunStorageFailed,
 )
 from flowkit.graph.model import FlowGraph
-from flowkit.graph.parser import display_path
 from flowkit.registry import registry
 from flowkit.runtime.commit import commit_task
 from flowkit.runtime.executor import TaskOutcome
@@ -37,6 +36,7 @@ from flowkit.runtime.resume import ResumePlan
 from flowkit.runtime.scheduler import ReadyQueue, Scheduler
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
+from flowkit.user_paths import display_path
 
 #: Failures a task reports when the datastore refused its results: they stop the whole run.
 _WRITE_FAILURES = (ArtifactWriteError.__name__, DatastoreWriteError.__name__)
@@ -104,6 +104,7 @@ class Runner:
         executor_cls: How tasks are started (forked workers by default).
         user: Who started the run.
         decorators: Each step's decorators (declared and ``--with``), already validated.
+        flow_decorators: The flow class's decorators, already validated (``flow_init``).
         with_specs: The ``--with`` values, passed on to tasks started in fresh interpreters.
         heartbeat_interval: Seconds between two renewals of the run's lease.
         heartbeat_expiry: Seconds a renewal keeps the run from being shown as ``lost``.
@@ -122,6 +123,7 @@ class Runner:
         executor_cls: type[ProcessExecutor] = ForkExecutor,
         user: str = "",
         decorators: dict[str, list[StepDecorator]] | None = None,
+        flow_decorators: list[FlowDecorator] | None = None,
         with_specs: tuple[str, ...] = (),
         heartbeat_interval: float = 5.0,
         heartbeat_expiry: float = 60.0,
@@ -136,6 +138,7 @@ class Runner:
         self.executor_cls = executor_cls
         self.user = user
         self.decorators = decorators or {}
+        self.flow_decorators = flow_decorators or []
         self.with_specs = with_specs
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_expiry = heartbeat_expiry
@@ -248,6 +251,9 @@ class Runner:
                 self._executor_name,
                 lambda name: registry().get("executor", name)(ctx),
             )
+            # flow decorators wrap the run: first to start, last to finish
+            for flow_deco in self.flow_decorators:
+                flow_deco.runtime_init(lambda text: warn(f"flowkit: warning: {text}"))
             for step, decorators in self.decorators.items():
                 for deco in decorators:
                     deco.runtime_init(
@@ -270,6 +276,8 @@ class Runner:
             for step, decorators in self.decorators.items():
                 for deco in decorators:
                     deco.runtime_finished(step)
+            for flow_deco in reversed(self.flow_decorators):
+                flow_deco.runtime_finished()
         except (Interrupted, KeyboardInterrupt) as exc:
             signals.stopping()
             number = exc.signal_number if isinstance(exc, Interrupted) else 2
