@@ -32,6 +32,7 @@ from contextlib import suppress
 from typing import IO, Any
 
 from flowkit.datastore.content import ContentStore
+from flowkit.datastore.environment import RunEnvironment, record_environment
 from flowkit.datastore.manifest import ArtifactRef, RunRecord, TaskManifest
 from flowkit.datastore.runs import RunRecords, numeric_first, segment
 from flowkit.datastore.serialize import SerializedArtifact, deserialize, serialize
@@ -99,6 +100,24 @@ class FlowDatastore(RunRecords):
         if not self.storage.exists(self._run_key(run_id)):
             raise self._run_not_found(run_id)
         self.tags.record(run_id, add=add, remove=remove, user=user)
+
+    def record_environment(self) -> str:
+        """Store the environment this process runs in (once per distinct environment).
+
+        Returns:
+            The blob name to keep in the run record's ``environment_sha``.
+        """
+        return record_environment(self.storage, self.content, self.flow_name)
+
+    def read_environment(self, sha: str) -> RunEnvironment:
+        """Return a recorded environment by its blob name.
+
+        Raises:
+            ObjectNotFound: The blob is missing.
+            CorruptObject: The blob is damaged or is not an environment record.
+            FormatTooNew: It was written in a newer major format.
+        """
+        return RunEnvironment.from_json(self.content.get(sha))
 
     # -- tasks -----------------------------------------------------------------------------
 

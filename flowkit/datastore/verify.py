@@ -43,7 +43,8 @@ class Problem:
 
     Attributes:
         kind: ``"run record"``, ``"end record"``, ``"task manifest"``, ``"artifact"``,
-            ``"parameter"``, ``"code snapshot"``, ``"log"`` or ``"latest hint"``.
+            ``"parameter"``, ``"code snapshot"``, ``"environment record"``, ``"log"`` or
+            ``"latest hint"``.
         url: Where the object is stored.
         reason: What is wrong with it.
         referrers: What refers to it, e.g. ``"LinearFlow/1/b/3 (artifact seen)"``.
@@ -198,6 +199,8 @@ def _check_run(
             _refer(blobs, blob_kinds, ref.sha, f"{pathspec} (parameter {name})", "parameter")
         if record.code_sha:
             _refer(blobs, blob_kinds, record.code_sha, pathspec, "code snapshot")
+        if record.environment_sha:
+            _refer(blobs, blob_kinds, record.environment_sha, pathspec, "environment record")
     end_key = f"{prefix}/end.json"
     if store.storage.exists(end_key):
         end = _read_record(store, end_key, RunEnd.from_json, "end record", pathspec, report)
