@@ -153,10 +153,10 @@ def record_environment(storage: ByteStorage, content: ContentStore, flow_name: s
             _RECORDED.add(memo_url)
             return remembered
         data = current_environment().to_json()
-        seen = (hashlib.sha256(data).hexdigest(), data)
-        _SEEN[fingerprint] = seen
-    sha, data = seen
-    content.put([data])
+    else:
+        data = seen[1]
+    sha = content.put([data])
+    _SEEN[fingerprint] = (sha, data)
     storage.write(memo_key, sha.encode())  # after the blob: a memo never names a missing blob
     _RECORDED.add(memo_url)
     return sha
