@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flowkit.datastore import ByteStorage, FlowDatastore
+from flowkit.datastore import ByteStorage, FlowDatastore, RunRecord
 from flowkit.datastore import environment as env_module
 from flowkit.datastore.environment import (
     RunEnvironment,
@@ -18,6 +18,7 @@ from flowkit.datastore.environment import (
     environment_fingerprint,
     installed_distributions,
 )
+from flowkit.datastore.verify import verify_flow
 from flowkit.errors import CorruptObject
 
 
@@ -133,3 +134,23 @@ def _touch_later(folder: Path) -> None:
     # Filesystems with coarse timestamps could give both states the same time.
     stat = folder.stat()
     os.utime(folder, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def test_verify_checks_the_environment_blob_and_the_complete_end_record(
+    store: FlowDatastore,
+) -> None:
+    sha = store.record_environment()
+    run_id = store.new_run(
+        RunRecord(flow="EnvFlow", run_id="", created_at=1.7e9, user="ada", environment_sha=sha)
+    )
+    store.finish_run(run_id, "succeeded")
+    assert verify_flow(store).problems == []
+    blob = store.content.key(sha)
+    store.storage.write(blob, b"not what it was")
+    end_key = f"EnvFlow/runs/{run_id}/end.json"
+    raw = json.loads(store.storage.read(end_key))
+    store.storage.write(end_key, json.dumps({**raw, "user": 3}).encode())
+    found = {p.kind: p for p in verify_flow(store).problems}
+    assert set(found) == {"environment record", "end record"}
+    assert found["environment record"].url == store.storage.url(blob)
+    assert "user must be a string" in found["end record"].reason
