@@ -159,7 +159,8 @@ class RunRecords:
         if "created_at" not in raw:  # an end part alone, written before format 1
             end = self._parse_record(RunEnd, raw, end_key, f"{self.flow_name}/{run_id}")
             return self._read_start(run_id).with_end(end)
-        return self._checked(self._parse_record(RunRecord, raw, end_key, run_id), end_key, run_id)
+        record = self._parse_record(RunRecord, raw, end_key, f"{self.flow_name}/{run_id}")
+        return self._checked(record, end_key, run_id)
 
     def run_ids(self) -> list[str]:
         """Return the ids of all runs, in numeric order."""

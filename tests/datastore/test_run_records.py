@@ -15,7 +15,7 @@ from flowkit.cli.main import cli
 from flowkit.client import ClientContext
 from flowkit.datastore import ByteStorage, FlowDatastore, RunEnd, RunRecord
 from flowkit.datastore.format import FORMAT_VERSION, FormatTooNew, writer_version
-from flowkit.errors import ObjectNotFound
+from flowkit.errors import CorruptRecord, ObjectNotFound
 
 FLOW = "RecFlow"
 
@@ -167,3 +167,15 @@ def test_a_newer_major_record_stops_the_reader(store: FlowDatastore, name: str) 
     raw = json.loads(store.storage.read(key))
     store.storage.write(key, json.dumps({**raw, "format_version": "1.7", "new": 1}).encode())
     assert store.run_record("1").status == "succeeded"
+
+
+def test_a_damaged_complete_record_names_its_file_and_run(store: FlowDatastore) -> None:
+    _runs(store, 1)
+    key = f"{FLOW}/runs/1/end.json"
+    raw = json.loads(store.storage.read(key))
+    store.storage.write(key, json.dumps({**raw, "user": 3}).encode())
+    with pytest.raises(CorruptRecord) as info:
+        store.run_record("1")
+    assert info.value.url == store.storage.url(key)
+    assert f"of {FLOW}/1 is unreadable: " in info.value.message
+    assert "user must be a string" in info.value.message
