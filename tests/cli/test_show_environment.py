@@ -13,6 +13,7 @@ import pytest
 from flowtests import SHAPES, FlowRunner
 
 from flowkit.client import ClientContext
+from flowkit.errors import CorruptRecord
 
 CLI = "from flowkit.cli.main import main; main()"
 
@@ -97,3 +98,18 @@ def test_a_run_record_from_a_newer_format_says_upgrade(tmp_path: Path) -> None:
         assert "written by flowkit 2.3: upgrade" in message, message
         assert "Traceback" not in message
         assert "\n\n" not in message.strip()  # one paragraph
+
+
+def test_a_missing_environment_blob_is_named(tmp_path: Path) -> None:
+    runner = FlowRunner(tmp_path / "datastore", tmp_path)
+    assert runner(SHAPES / "linear.py", "run").returncode == 0
+    run = ClientContext(str(runner.root)).run("LinearFlow/1")
+    sha = run.to_dict()["environment_sha"]
+    blob = runner.root / "LinearFlow" / "data" / sha[:2] / sha
+    blob.unlink()
+    with pytest.raises(CorruptRecord) as info:
+        ClientContext(str(runner.root)).run("LinearFlow/1").environment
+    assert info.value.url == blob.as_uri()
+    shown = _cli(runner, "show", "LinearFlow/1", "--env")
+    assert shown.returncode == 1
+    assert blob.as_uri() in shown.stderr and "Fix: flowkit verify LinearFlow/1" in shown.stderr
