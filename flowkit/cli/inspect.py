@@ -207,9 +207,12 @@ def runs_cmd(
 @click.command("show", help="A flow's runs, a run's steps, a step's tasks or a task's artifacts.")
 @click.argument("pathspec")
 @click.option("--code", is_flag=True, help="List the files of a run's code snapshot, with sizes.")
+@click.option("--env", "env", is_flag=True, help="A run's environment: Python, platform, packages.")
 @_root_option
 @_json_option
-def show_cmd(pathspec: str, code: bool, datastore_root: str | None, as_json: bool) -> None:
+def show_cmd(
+    pathspec: str, code: bool, env: bool, datastore_root: str | None, as_json: bool
+) -> None:
     from flowkit.cli.inspect_text import (
         echo_run,
         echo_runs,
@@ -224,6 +227,8 @@ def show_cmd(pathspec: str, code: bool, datastore_root: str | None, as_json: boo
     kind = kind_of(pathspec)
     if code:
         return _show_code(context, pathspec, kind, as_json)
+    if env:
+        return _show_environment(context, pathspec, kind, as_json)
     if kind == "flow":
         found, more = _take(context.flow(pathspec).listing(), _DEFAULT_LIMIT)
         return _echo_json([r.to_dict() for r in found]) if as_json else echo_runs(found, more)
@@ -286,6 +291,28 @@ def _show_code(context: ClientContext, pathspec: str, kind: str, as_json: bool) 
     for path, size in files:
         click.echo(f"  {size:>{width},}  {path}")
     click.echo(f"  {total:>{width},}  bytes in total")
+
+
+def _show_environment(context: ClientContext, pathspec: str, kind: str, as_json: bool) -> None:
+    """``show FLOW/RUN --env``: the Python, platform and packages the run started with."""
+    from flowkit.cli.inspect_text import echo_environment
+
+    if kind != "run":
+        raise PathspecError(
+            f"--env shows a run's environment, but {pathspec!r} names a {kind}",
+            hint="name a run, e.g. flowkit show TrainFlow/12 --env",
+        )
+    run = context.run(pathspec)
+    environment = run.environment
+    if as_json:
+        return _echo_json(
+            {
+                "pathspec": run.pathspec,
+                "environment_sha": run.to_dict()["environment_sha"],
+                "environment": environment.to_dict() if environment is not None else None,
+            }
+        )
+    echo_environment(run.pathspec, environment)
 
 
 @click.command("dump", help="Print the artifacts of a task, or of every task of a step.")

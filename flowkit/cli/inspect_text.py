@@ -22,6 +22,7 @@ from flowkit.client.render import (
 )
 from flowkit.client.run import describe_produced
 from flowkit.client.summary import StepSummary, task_row
+from flowkit.datastore.environment import RunEnvironment
 from flowkit.datastore.manifest import TaskManifest
 from flowkit.errors import UnreadableRecordWarning
 
@@ -259,3 +260,21 @@ def _echo_fields(fields: list[tuple[str, str | None]]) -> None:
     width = max((len(k) for k, _ in shown), default=0)
     for key, value in shown:
         click.echo(f"  {key.ljust(width)}  {value}")
+
+
+def echo_environment(pathspec: str, environment: RunEnvironment | None) -> None:
+    """Print a run's environment: interpreter, platform, then one package per line."""
+    if environment is None:
+        click.echo(
+            f"The environment of {pathspec} was not recorded: the run was started by a flowkit "
+            "that did not record environments (before storage format 1)."
+        )
+        return
+    env = environment
+    click.echo(f"Environment of {pathspec}")
+    click.echo(f"  python    {env.python} ({env.implementation})")
+    click.echo(f"  platform  {env.platform} ({env.system}, {env.machine})")
+    click.echo(f"  packages  {len(env.packages)}")
+    width = max((len(name) for name in env.packages), default=0)
+    for name in sorted(env.packages, key=str.lower):
+        click.echo(f"    {name.ljust(width)}  {env.packages[name]}")

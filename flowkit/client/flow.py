@@ -2,8 +2,11 @@
 
 ``latest_run`` costs a few existence checks and one record read whatever the number of runs: the
 datastore claims run ids in increasing order with exclusive creates and keeps a ``latest`` hint
-that readers only trust as a starting point, probing upward past it (see ``flowstore.py``). So a
+that readers only trust as a starting point, probing upward past it (see ``runs.py``). So a
 run claimed a moment ago by another runner is found even before the hint is raised.
+
+Listing runs reads one object per run (a finished run's end record is its complete record; see
+``flowkit.datastore.runs``).
 
 A run whose record is damaged does not stop a listing: :meth:`Flow.runs` leaves it out with an
 :class:`~flowkit.errors.UnreadableRecordWarning` naming the file, :meth:`Flow.listing` gives it

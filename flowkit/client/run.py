@@ -26,11 +26,14 @@ from flowkit.client.render import (
 from flowkit.client.step import Step
 from flowkit.client.summary import StepSummary, summarize_steps, task_row
 from flowkit.client.task import Task
+from flowkit.datastore.environment import RunEnvironment
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import RunRecord
 from flowkit.errors import (
+    CorruptObject,
     CorruptRecord,
     NamespaceMismatch,
+    ObjectNotFound,
     RunNotFound,
     TagError,
     UnreadableRecordWarning,
@@ -110,6 +113,7 @@ class Run(ClientObject):
         self._tags_changed = tags_changed
         self._user_tags: frozenset[str] | None = None
         self._parameters: dict[str, Any] | None = None
+        self._environment: RunEnvironment | None = None
 
     def _visible(self, namespace: str | None) -> bool:
         return namespace is None or namespace in self.tags
@@ -225,6 +229,32 @@ class Run(ClientObject):
         """The run's code snapshot, or ``None`` when it was not stored."""
         sha = self._record.code_sha
         return RunCode(self._store, self.pathspec, sha, self._record.flow_file) if sha else None
+
+    @property
+    def environment(self) -> RunEnvironment | None:
+        """Where the run started: ``.python``, ``.platform``, ``.packages`` (name -> version).
+
+        ``None`` for runs recorded before flowkit recorded environments. Read on first access
+        (one blob, shared by every run started from the same environment).
+
+        Raises:
+            CorruptRecord: The environment record is missing or damaged; the message names it.
+        """
+        sha = self._record.environment_sha
+        if not sha:
+            return None
+        if self._environment is None:
+            try:
+                self._environment = self._store.read_environment(sha)
+            except (ObjectNotFound, CorruptObject) as exc:
+                url = self._store.storage.url(self._store.content.key(sha))
+                raise CorruptRecord(
+                    f"the environment record {url} of the run {self.pathspec} cannot be read: "
+                    f"{exc.message}",
+                    hint=f"flowkit verify {self.pathspec} lists the damaged objects of the run",
+                    url=url,
+                ) from exc
+        return self._environment
 
     # -- tags ----------------------------------------------------------------------------
 
@@ -370,6 +400,7 @@ class Run(ClientObject):
             "parameters": parameter_values(record),
             "origin_run_id": record.origin_run_id,
             "code_sha": record.code_sha,
+            "environment_sha": record.environment_sha,
         }
 
     def to_frame(self) -> pd.DataFrame:

@@ -9,6 +9,8 @@ Layers, each importing only the ones before it:
 * :mod:`~flowkit.datastore.content` — content-addressed, deduplicated, verified blobs.
 * :mod:`~flowkit.datastore.serialize` — artifact values to bytes and back (no storage).
 * :mod:`~flowkit.datastore.manifest` — run and task records and their JSON form.
+* :mod:`~flowkit.datastore.runs` — one flow's run records: run ids, start and end records.
+* :mod:`~flowkit.datastore.environment` — the environment a run started in (Python, packages).
 * :mod:`~flowkit.datastore.flowstore` — one flow's runs, manifests, logs and artifacts.
 * :mod:`~flowkit.datastore.codesnap` — reproducible archives of a flow's code.
 * :mod:`~flowkit.datastore.tags` — tag changes made to runs after they started.
@@ -22,6 +24,7 @@ from flowkit.datastore.codesnap import (
     list_snapshot,
 )
 from flowkit.datastore.content import ContentStore
+from flowkit.datastore.environment import RunEnvironment
 from flowkit.datastore.flowstore import FlowDatastore, flow_names
 from flowkit.datastore.manifest import (
     ArtifactRef,
@@ -44,6 +47,7 @@ __all__ = [
     "FlowDatastore",
     "ForeachFrame",
     "RunEnd",
+    "RunEnvironment",
     "RunRecord",
     "RunStatus",
     "SerializedArtifact",

@@ -4,11 +4,12 @@ Layout under the storage root::
 
     {flow}/data/{sha[:2]}/{sha}                                   artifact blobs (deduplicated)
     {flow}/runs/{run_id}/run.json                                 start record; claims the id
-    {flow}/runs/{run_id}/end.json                                 end record
+    {flow}/runs/{run_id}/end.json                                 the complete record, at end
     {flow}/runs/{run_id}/heartbeat.json                           lease of a running run
     {flow}/runs/{run_id}/{step}/{task_id}/{attempt}.manifest.json commit point of a task attempt
     {flow}/runs/{run_id}/{step}/{task_id}/{attempt}.{stream}      non-empty logs
     {flow}/latest                                                 hint: highest run id allocated
+    {flow}/environments/{fingerprint}                             memo (``environment.py``)
     {flow}/tags/{run_id}/{event}.json                             tag changes (see ``tags.py``)
     {flow}/quarantine/{key}.{time}-{token}                        damaged objects set aside
 
@@ -25,18 +26,16 @@ A damaged object is moved under ``quarantine/`` (by a read that finds a corrupt 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import secrets
-import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from flowkit.datastore.content import ContentStore
-from flowkit.datastore.manifest import ArtifactRef, RunEnd, RunRecord, RunStatus, TaskManifest
+from flowkit.datastore.environment import RunEnvironment, record_environment
+from flowkit.datastore.manifest import ArtifactRef, RunRecord, TaskManifest
+from flowkit.datastore.runs import RunRecords, numeric_first, segment
 from flowkit.datastore.serialize import SerializedArtifact, deserialize, serialize
 from flowkit.datastore.storage import ByteStorage
 from flowkit.datastore.tags import TagLog
@@ -52,33 +51,11 @@ from flowkit.errors import (
 )
 
 _MANIFEST_SUFFIX = ".manifest.json"
-_FINAL_STATUSES = ("succeeded", "failed", "killed")
-# A run id the ``latest`` hint may name: more digits than this is nonsense, not a run count.
-_MAX_RUN_DIGITS = 15
 # How far a damaged artifact is traced back through parent tasks to the one that produced it.
 _MAX_PRODUCER_HOPS = 10_000
-_LEASE_NAME = "heartbeat.json"
 
 
-@dataclass(frozen=True)
-class RunLease:
-    """A running run's sign of life, renewed by its runner every few seconds.
-
-    Attributes:
-        renewed_at: When the runner last renewed it (the runner's clock, seconds since the epoch).
-        expires_at: Until when the runner vouches that the run is alive; past this moment
-            without a renewal (and without an end record) the run is ``lost``.
-        host: The machine the runner runs on.
-        pid: The runner's process id on that machine.
-    """
-
-    renewed_at: float
-    expires_at: float
-    host: str = ""
-    pid: int = 0
-
-
-class FlowDatastore:
+class FlowDatastore(RunRecords):
     """Reads and writes everything stored for one flow.
 
     Args:
@@ -93,8 +70,7 @@ class FlowDatastore:
     """
 
     def __init__(self, storage: ByteStorage, flow_name: str) -> None:
-        self.storage = storage
-        self.flow_name = _segment(flow_name, "flow name")
+        super().__init__(storage, flow_name)
         self.content = ContentStore(storage, f"{flow_name}/data")
         self.tags = TagLog(storage, flow_name)
 
@@ -102,111 +78,6 @@ class FlowDatastore:
         return f"FlowDatastore({self.storage.root!r}, {self.flow_name!r})"
 
     # -- runs ------------------------------------------------------------------------------
-
-    def new_run(self, record: RunRecord) -> str:
-        """Allocate the next run id and store the start record under it.
-
-        Ids are claimed by creating ``run.json`` exclusively, so runners started at the same
-        moment against one datastore always get distinct ids.
-
-        Args:
-            record: The start record; its ``run_id`` is ignored and replaced.
-
-        Returns:
-            The new run id, e.g. ``"12"``.
-        """
-        candidate = self._read_hint()
-        if candidate is not None and not self.storage.exists(self._run_key(str(candidate))):
-            candidate = None  # a hint naming no run is nonsense (or names a deleted run)
-        if candidate is None:
-            candidate = max((int(r) for r in self.run_ids() if _is_run_number(r)), default=0)
-        while True:
-            candidate += 1
-            run_id = str(candidate)
-            start = replace(record, flow=self.flow_name, run_id=run_id)
-            if self.storage.write(self._run_key(run_id), start.to_json(), exclusive=True):
-                self._raise_hint(candidate)
-                return run_id
-
-    def finish_run(
-        self,
-        run_id: str,
-        status: RunStatus,
-        finished_at: float | None = None,
-        summary: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Store the end record of a run.
-
-        Args:
-            run_id: The run.
-            status: ``"succeeded"``, ``"failed"`` or ``"killed"``.
-            finished_at: End time; now when omitted.
-            summary: Free-form totals for the run.
-
-        Raises:
-            RunNotFound: The run does not exist.
-            DatastoreError: ``status`` is not a final status.
-        """
-        if status not in _FINAL_STATUSES:
-            raise DatastoreError(
-                f"a run cannot finish with status {status!r}; use one of {_FINAL_STATUSES}"
-            )
-        if not self.storage.exists(self._run_key(run_id)):
-            raise self._run_not_found(run_id)
-        end = RunEnd(
-            status=status,
-            finished_at=time.time() if finished_at is None else finished_at,
-            summary=dict(summary or {}),
-        )
-        self.storage.write(f"{self._run_prefix(run_id)}/end.json", end.to_json())
-
-    def run_record(self, run_id: str) -> RunRecord:
-        """Return the run's record, completed with its end part once the run has finished.
-
-        Raises:
-            RunNotFound: The run does not exist.
-            CorruptRecord: Its start or end record is damaged; the message names the file.
-        """
-        key = self._run_key(run_id)
-        try:
-            data = self.storage.read(key)
-        except ObjectNotFound as exc:
-            raise self._run_not_found(run_id) from exc
-        record = self._parse(RunRecord.from_json, data, key, f"{self.flow_name}/{run_id}")
-        if (record.flow, record.run_id) != (self.flow_name, run_id):
-            raise self._corrupt(
-                key,
-                f"it describes the run {record.flow}/{record.run_id}",
-                f"{self.flow_name}/{run_id}",
-            )
-        end_key = f"{self._run_prefix(run_id)}/end.json"
-        try:
-            end = self.storage.read(end_key)
-        except ObjectNotFound:
-            return record
-        return record.with_end(self._parse(RunEnd.from_json, end, end_key, record.pathspec))
-
-    def run_ids(self) -> list[str]:
-        """Return the ids of all runs, in numeric order."""
-        return sorted(self.storage.list(f"{self.flow_name}/runs"), key=_numeric_first)
-
-    def latest_run_id(self) -> str | None:
-        """Return the highest allocated run id, or ``None`` when the flow has no run.
-
-        Starts from the ``latest`` hint and probes upward, so it costs a couple of existence
-        checks instead of a listing of every run.
-        """
-        hint = self._read_hint()
-        if hint is None or not self.storage.exists(self._run_key(str(hint))):
-            numeric = [r for r in self.run_ids() if _is_run_number(r)]
-            return numeric[-1] if numeric else None
-        while self.storage.exists(self._run_key(str(hint + 1))):
-            hint += 1
-        return str(hint)
-
-    def has_runs(self) -> bool:
-        """Whether any run of the flow was ever started in this datastore (one small listing)."""
-        return "runs" in self.storage.list(self.flow_name)
 
     def run_tags(self, record: RunRecord, *, changed: bool = True) -> list[str]:
         """Return the run's user tags now: its record's, with later changes applied.
@@ -231,38 +102,23 @@ class FlowDatastore:
             raise self._run_not_found(run_id)
         self.tags.record(run_id, add=add, remove=remove, user=user)
 
-    def renew_lease(self, run_id: str, expiry: float) -> RunLease:
-        """Write (or overwrite) the run's lease, valid for ``expiry`` seconds from now.
+    def record_environment(self) -> str:
+        """Store the environment this process runs in (once per distinct environment).
 
-        Only the run's own runner calls this, so the object has a single writer.
+        Returns:
+            The blob name to keep in the run record's ``environment_sha``.
+        """
+        return record_environment(self.storage, self.content, self.flow_name)
+
+    def read_environment(self, sha: str) -> RunEnvironment:
+        """Return a recorded environment by its blob name.
 
         Raises:
-            DatastoreError: The lease could not be written.
+            ObjectNotFound: The blob is missing.
+            CorruptObject: The blob is damaged or is not an environment record.
+            FormatTooNew: It was written in a newer major format.
         """
-        now = time.time()
-        lease = RunLease(now, now + expiry, socket.gethostname(), os.getpid())
-        body = json.dumps(lease.__dict__, sort_keys=True, separators=(",", ":")).encode()
-        self.storage.write(f"{self._run_prefix(run_id)}/{_LEASE_NAME}", body)
-        return lease
-
-    def read_lease(self, run_id: str) -> RunLease | None:
-        """Return the run's lease, or ``None`` when it has none (or none that can be read).
-
-        Runs recorded by a flowkit older than leases have none; so does a run whose runner died
-        between writing its start record and its first lease.
-        """
-        try:
-            raw = json.loads(self.storage.read(f"{self._run_prefix(run_id)}/{_LEASE_NAME}"))
-            return RunLease(
-                float(raw["renewed_at"]),
-                float(raw["expires_at"]),
-                str(raw.get("host", "")),
-                int(raw.get("pid", 0)),
-            )
-        except ObjectNotFound:
-            return None
-        except (ValueError, TypeError, KeyError):  # torn or foreign: as good as no lease
-            return None
+        return RunEnvironment.from_json(self.content.get(sha))
 
     # -- tasks -----------------------------------------------------------------------------
 
@@ -273,8 +129,8 @@ class FlowDatastore:
 
     def tasks(self, run_id: str, step: str) -> list[str]:
         """Return the task ids of a step of the run, in numeric order (``[]`` if none)."""
-        names = self.storage.list(f"{self._run_prefix(run_id)}/{_segment(step, 'step name')}")
-        return sorted(names, key=_numeric_first)
+        names = self.storage.list(f"{self._run_prefix(run_id)}/{segment(step, 'step name')}")
+        return sorted(names, key=numeric_first)
 
     def attempts(self, run_id: str, step: str, task_id: str) -> list[int]:
         """Return the attempts of a task that have a manifest, in increasing order."""
@@ -533,16 +389,9 @@ class FlowDatastore:
 
     # -- keys ------------------------------------------------------------------------------
 
-    def _run_prefix(self, run_id: str) -> str:
-        return f"{self.flow_name}/runs/{_segment(run_id, 'run id')}"
-
-    def _run_key(self, run_id: str) -> str:
-        return f"{self._run_prefix(run_id)}/run.json"
-
     def _task_prefix(self, run_id: str, step: str, task_id: str) -> str:
         return (
-            f"{self._run_prefix(run_id)}/{_segment(step, 'step name')}/"
-            f"{_segment(task_id, 'task id')}"
+            f"{self._run_prefix(run_id)}/{segment(step, 'step name')}/{segment(task_id, 'task id')}"
         )
 
     def _manifest_key(self, run_id: str, step: str, task_id: str, attempt: int) -> str:
@@ -553,32 +402,11 @@ class FlowDatastore:
             raise DatastoreError(f"invalid log stream name {stream!r}; use e.g. 'stdout'")
         return f"{self._task_prefix(run_id, step, task_id)}/{int(attempt)}.{stream}"
 
-    def _read_hint(self) -> int | None:
-        # Only a starting point: garbage, a negative or an absurdly large number means "none".
-        try:
-            text = self.storage.read(f"{self.flow_name}/latest").decode().strip()
-        except (ObjectNotFound, UnicodeDecodeError):
-            return None
-        if not _is_run_number(text) or len(text) > _MAX_RUN_DIGITS:
-            return None
-        return int(text)
-
     def _parse(self, parse: Any, data: bytearray, key: str, what: str) -> Any:
         try:
             return parse(data)
         except CorruptObject as exc:
             raise self._corrupt(key, exc.message, what) from exc
-
-    def _corrupt(self, key: str, reason: str, what: str) -> CorruptRecord:
-        url = self.storage.url(key)
-        name = key.rpartition("/")[2]
-        return CorruptRecord(
-            f"the record {url} of {what} is unreadable: {reason}",
-            hint=f"restore {name} from a backup if you have one; flowkit verify "
-            f"{self.flow_name} lists every damaged object of the flow (other runs are not "
-            "affected)",
-            url=url,
-        )
 
     def quarantine(self, key: str) -> str:
         """Move the object under ``key`` (inside this flow's folder) to the flow's quarantine.
@@ -594,24 +422,6 @@ class FlowDatastore:
         new_key = f"{self.flow_name}/quarantine/{inside}.{stamp}"
         self.storage.move(key, new_key)
         return self.storage.url(new_key)
-
-    def _raise_hint(self, run_number: int) -> None:
-        # Best effort: a lost update only makes the next allocation probe one id further.
-        current = self._read_hint()
-        if current is not None and not self.storage.exists(self._run_key(str(current))):
-            current = None  # nonsense: replace it
-        if current is None or current < run_number:
-            with suppress(OSError, DatastoreError):
-                self.storage.write(f"{self.flow_name}/latest", str(run_number).encode())
-
-    def _run_not_found(self, run_id: str) -> RunNotFound:
-        latest = self.latest_run_id()
-        hint = (
-            f"the latest run of {self.flow_name} is {self.flow_name}/{latest}"
-            if latest
-            else f"no run of {self.flow_name} is recorded in {self.storage.root} yet"
-        )
-        return RunNotFound(f"the run {self.flow_name}/{run_id} does not exist", hint=hint)
 
 
 def _artifact_write_failed(
@@ -638,19 +448,3 @@ def flow_names(storage: ByteStorage) -> list[str]:
     return [
         name for name in storage.list("") if name.isidentifier() and "runs" in storage.list(name)
     ]
-
-
-def _segment(value: str, what: str) -> str:
-    if not value or "/" in value or value in (".", ".."):
-        raise DatastoreError(f"invalid {what} {value!r}: it must be a non-empty name without '/'")
-    return value
-
-
-def _is_run_number(name: str) -> bool:
-    # str.isdigit() accepts digits int() refuses ("²"); run ids are plain ASCII numbers.
-    return name.isascii() and name.isdigit()
-
-
-def _numeric_first(name: str) -> tuple[bool, int, str]:
-    number = _is_run_number(name)
-    return (not number, int(name) if number else 0, name)

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar
 
+from flowkit.datastore.format import check_readable
 from flowkit.errors import CorruptObject
 
 TaskStatus = Literal["succeeded", "failed"]
@@ -170,12 +171,21 @@ class RunEnd:
 
     @classmethod
     def from_json(cls, data: bytes | bytearray) -> RunEnd:
-        """Parse the output of :meth:`to_json`.
+        """Parse the output of :meth:`to_json` (or a complete :class:`RunRecord`'s).
 
         Raises:
             CorruptObject: ``data`` is not a run end record.
         """
         return _build(cls, _load(data, "run end record"))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunEnd:
+        """Build from parsed JSON, every field checked.
+
+        Raises:
+            CorruptObject: ``raw`` is not a run end record.
+        """
+        return _build(cls, raw)
 
 
 @dataclass
@@ -197,6 +207,14 @@ class RunRecord:
         status: ``"running"`` until the end part is written.
         finished_at: End time, ``None`` while running.
         summary: Free-form totals written at the end.
+        environment_sha: Blob name of the environment the run started in (Python, platform,
+            installed distributions; see ``flowkit.datastore.environment``), if recorded.
+        format_version: The storage format that wrote the record, ``"MAJOR.MINOR"``;
+            ``"0.0"`` for records from before formats were versioned.
+        written_by: The flowkit version that wrote the record (``""`` before format 1).
+
+    Since format 1 the end part (``end.json``) is the complete record, so a finished run is
+    read from one object (see ``flowkit.datastore.runs``).
     """
 
     flow: str
@@ -213,6 +231,9 @@ class RunRecord:
     status: RunStatus = "running"
     finished_at: float | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    environment_sha: str | None = None
+    format_version: str = "0.0"
+    written_by: str = ""
 
     @property
     def pathspec(self) -> str:
@@ -233,8 +254,20 @@ class RunRecord:
 
         Raises:
             CorruptObject: ``data`` is not a run record.
+            FormatTooNew: It was written in a newer major format.
         """
-        return _build(cls, _load(data, "run record"))
+        raw = _load(data, "run record")
+        check_readable(raw, "run record")
+        return _build(cls, raw)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunRecord:
+        """Build from parsed JSON, every field checked (the format is checked by the caller).
+
+        Raises:
+            CorruptObject: ``raw`` is not a run record.
+        """
+        return _build(cls, raw)
 
 
 def _dump(value: dict[str, Any]) -> bytes:
@@ -284,6 +317,7 @@ def _record_converter(cls: type) -> _Converter:
         for f in fields(cls)
         if f.default is dataclasses_missing and f.default_factory is dataclasses_missing
     ]
+    top_paths = {name: name for name in checks}
 
     def convert(raw: Any, where: str) -> Any:
         if not isinstance(raw, dict):
@@ -291,10 +325,10 @@ def _record_converter(cls: type) -> _Converter:
         absent = [name for name in required if name not in raw]
         if absent:
             raise _Invalid(f"{_at(where, absent[0])} is missing")
+        # Top-level field paths are built once: listing runs validates thousands of records.
+        paths = top_paths if not where else {name: f"{where}.{name}" for name in checks}
         values = {
-            name: check(raw[name], _at(where, name))
-            for name, check in checks.items()
-            if name in raw
+            name: check(raw[name], paths[name]) for name, check in checks.items() if name in raw
         }
         return cls(**values)
 
@@ -341,6 +375,8 @@ def _converter(hint: Any, is_time: bool = False) -> _Converter:
         def as_dict(value: Any, where: str) -> Any:
             if not isinstance(value, dict):
                 raise _Invalid(f"{where} must be a JSON object, not {_kind(value)}")
+            if value_hint is Any:  # nothing to check per entry (free-form summaries)
+                return dict(value)
             return {k: entry(v, f"{where}[{k!r}]") for k, v in value.items()}
 
         return as_dict

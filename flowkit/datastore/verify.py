@@ -20,6 +20,7 @@ tasks are still stored) and a damaged log (nothing can recompute what a task pri
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +44,8 @@ class Problem:
 
     Attributes:
         kind: ``"run record"``, ``"end record"``, ``"task manifest"``, ``"artifact"``,
-            ``"parameter"``, ``"code snapshot"``, ``"log"`` or ``"latest hint"``.
+            ``"parameter"``, ``"code snapshot"``, ``"environment record"``, ``"log"`` or
+            ``"latest hint"``.
         url: Where the object is stored.
         reason: What is wrong with it.
         referrers: What refers to it, e.g. ``"LinearFlow/1/b/3 (artifact seen)"``.
@@ -198,9 +200,11 @@ def _check_run(
             _refer(blobs, blob_kinds, ref.sha, f"{pathspec} (parameter {name})", "parameter")
         if record.code_sha:
             _refer(blobs, blob_kinds, record.code_sha, pathspec, "code snapshot")
+        if record.environment_sha:
+            _refer(blobs, blob_kinds, record.environment_sha, pathspec, "environment record")
     end_key = f"{prefix}/end.json"
     if store.storage.exists(end_key):
-        end = _read_record(store, end_key, RunEnd.from_json, "end record", pathspec, report)
+        end = _read_record(store, end_key, _end_record, "end record", pathspec, report)
         if end is None:
             _repair(store, report.problems[-1], end_key, repair)
     seen_logs: set[tuple[Any, ...]] = set()
@@ -245,6 +249,17 @@ def _read_record(
         )
     report.problems.append(problem)
     return None
+
+
+def _end_record(data: bytearray) -> RunEnd | RunRecord:
+    """An end record: the complete run record since format 1, the end fields alone before."""
+    try:
+        raw = json.loads(data)
+    except ValueError:
+        raw = None  # RunEnd.from_json says what is wrong
+    if isinstance(raw, dict) and "created_at" in raw:
+        return RunRecord.from_json(data)
+    return RunEnd.from_json(data)
 
 
 def _check_logs(

@@ -181,6 +181,7 @@ class Runner:
             flow_file=str(self.flow_file),
             origin_run_id=origin_run_id,
             resume_step=resume_step,
+            environment_sha=self.store.record_environment(),
         )
 
     def run(self, params: dict[str, Any]) -> RunSummary:

@@ -1,7 +1,8 @@
 """One damaged record does not break a flow: ``flowkit runs|show|dump`` and ``resume``.
 
-The datastore holds three runs of LinearFlow: run 3's ``run.json`` is garbage, run 2's start
-time is a string, run 1 has a truncated task manifest, and the ``latest`` hint is nonsense.
+The datastore holds three runs of LinearFlow: run 3's record is garbage, run 2's start time is a
+string, run 1 has a truncated task manifest, and the ``latest`` hint is nonsense. (A finished
+run is read from its complete end record, ``end.json``, so that is the one damaged.)
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ LINEAR = SHAPE_CASES["linear"].file
 def damage(root: Path) -> dict[str, Path]:
     """Damage the runs of LinearFlow under ``root`` as the module docstring says."""
     runs = root / "LinearFlow" / "runs"
-    garbage = runs / "3" / "run.json"
+    garbage = runs / "3" / "end.json"
     garbage.write_text("garbage")
-    wrong_type = runs / "2" / "run.json"
+    wrong_type = runs / "2" / "end.json"
     record = json.loads(wrong_type.read_text())
     record["created_at"] = "yesterday"
     wrong_type.write_text(json.dumps(record))
@@ -116,7 +117,7 @@ def test_resume_skips_unreadable_runs_and_reruns_unreadable_tasks(damaged) -> No
 
 def test_resume_says_why_when_no_run_is_readable(damaged) -> None:
     runner, files = damaged
-    (runner.root / "LinearFlow" / "runs" / "1" / "run.json").write_text("[]")
+    (runner.root / "LinearFlow" / "runs" / "1" / "end.json").write_text("[]")
     resumed = runner(LINEAR, "resume")
     assert resumed.returncode != 0
     assert "unreadable" in resumed.stderr and files["garbage"].as_uri() in resumed.stderr

@@ -36,7 +36,8 @@ def _context(root: Path) -> ClientContext:
 
 
 def test_runs_and_latest_run_skip_a_garbage_record_with_a_warning(root: Path) -> None:
-    garbage = root / "LinearFlow" / "runs" / "3" / "run.json"
+    # A finished run is read from its end record alone (the complete record).
+    garbage = root / "LinearFlow" / "runs" / "3" / "end.json"
     garbage.write_text('{"flow": "LinearFlow", "run_id": "3", "created_at": [], "user": "a"}')
     flow = _context(root).flow("LinearFlow")
     with pytest.warns(UnreadableRecordWarning, match=garbage.as_uri()):

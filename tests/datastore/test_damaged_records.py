@@ -89,17 +89,30 @@ def _flow_with_runs(tmp_path: Any, count: int = 3) -> FlowDatastore:
         ("run.json", b'{"flow": "F", "run_id": "2", "created_at": "yesterday", "user": "a"}'),
         ("run.json", b'{"flow": "F", "run_id": "7", "created_at": 1, "user": "a"}'),
         ("end.json", b'{"status": "succeeded", "finished_at": [1]}'),
+        ("end.json", b'{"flow": "F", "run_id": "2", "created_at": 1, "user": 3}'),
+        ("end.json", b'{"flow": "F", "run_id": "7", "created_at": 1, "user": "a"}'),
+        ("end.json", b"[]"),
     ],
 )
 def test_a_damaged_run_record_names_its_file(tmp_path: Any, name: str, content: bytes) -> None:
     store = _flow_with_runs(tmp_path)
     key = f"F/runs/2/{name}"
+    if name == "run.json":
+        # A finished run is read from its complete end record alone; the start record is
+        # what a running run is read from.
+        store.storage.delete("F/runs/2/end.json")
     store.storage.write(key, content)
     with pytest.raises(CorruptRecord) as info:
         store.run_record("2")
     assert info.value.url == store.storage.url(key)
     assert store.storage.url(key) in str(info.value) and "Fix:" in str(info.value)
     assert store.run_record("1").status == store.run_record("3").status == "succeeded"
+
+
+def test_a_finished_run_reads_from_its_end_record_alone(tmp_path: Any) -> None:
+    store = _flow_with_runs(tmp_path)
+    store.storage.write("F/runs/2/run.json", b"garbage")
+    assert store.run_record("2").status == "succeeded"
 
 
 def test_a_truncated_manifest_names_its_file_and_listings_carry_on(
