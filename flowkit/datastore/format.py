@@ -38,7 +38,7 @@ class FormatTooNew(DatastoreError):
 
 def writer_version() -> str:
     """Return the version of the flowkit writing records (``flowkit.__version__``)."""
-    from flowkit import __version__
+    from flowkit.version import __version__
 
     return __version__
 
