@@ -98,8 +98,11 @@ def registry() -> PluginRegistry:
     global _REGISTRY
     if _REGISTRY is None:
         from flowkit.decorators.builtin import BUILTIN_STEP_DECORATORS
+        from flowkit.decorators.flow_builtin import BUILTIN_FLOW_DECORATORS
 
         _REGISTRY = PluginRegistry()
         for name, cls in BUILTIN_STEP_DECORATORS.items():
             _REGISTRY.register("step", name, cls)
+        for name, flow_cls in BUILTIN_FLOW_DECORATORS.items():
+            _REGISTRY.register("flow", name, flow_cls)
     return _REGISTRY

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from flowkit.cli.edge import debug_from_settings, run_cli
+from flowkit.cli.flow_options import decorator_options
 from flowkit.cli.inspect import add_flow_inspect_commands
 from flowkit.cli.params import check_parameters, parameter_options
 from flowkit.cli.run_cmds import add_run_commands
@@ -25,6 +26,8 @@ class FlowCLIState:
         self.flow_file = flow_file
         self.datastore_root: str | None = None
         self.debug = False
+        #: Values of the options the flow's decorators add (``--branch``, ``--production``).
+        self.flow_options: dict[str, Any] = {}
 
     def settings(self, **overrides: Any):
         """Effective settings with this invocation's flags applied."""
@@ -65,9 +68,12 @@ def _build_group(state: FlowCLIState) -> click.Group:
         help="Datastore URL or folder (default: nearest .flowkit/).",
     )
     @click.option("--debug", is_flag=True, help="Show flowkit's own tracebacks on errors.")
-    def group(datastore_root: str | None, debug: bool) -> None:
+    def group(datastore_root: str | None, debug: bool, **flow_options: Any) -> None:
         state.datastore_root = datastore_root
         state.debug = debug or debug_from_settings()
+        state.flow_options = flow_options
+
+    group.params.extend(decorator_options(state.flow_cls))
 
     @group.command(help="Check the flow's structure without running anything.")
     def check() -> None:
