@@ -101,6 +101,16 @@ def test_spawned_tasks_change_nothing_hooks_run_in_the_runner(run_flow, hook_log
     assert [n["hook"] for n in _notes(hook_log)] == ["celebrate", "report"]
 
 
+def test_a_run_refused_before_it_starts_gives_on_error_hooks_none(run_flow, hook_log):
+    # AWS Batch refuses a datastore on this machine before the run is recorded
+    result = run_flow(HOOKED, "run", "--with", "batch", HOOK_LOG=str(hook_log))
+
+    assert result.returncode == 2, result.output
+    assert _notes(hook_log) == [{"hook": "report", "run": None}]
+    assert "Exit hooks (on_error): 1 of 2 ran without error" in result.stderr
+    assert not (run_flow.root / "HookedFlow").exists()
+
+
 # -- through the API ------------------------------------------------------------------------
 
 
