@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -73,6 +74,22 @@ def test_the_client_filters_runs_by_project_and_branch(project_runs):
     assert production.flow("ProjectFlow").latest_run.id == "4"
     mine = ClientContext(root, namespace="project_branch:user.ada")
     assert [r.id for r in mine.flow("ProjectFlow")] == ["1"]
+
+
+def test_flowkit_runs_lists_a_branch_by_its_tag(project_runs, monkeypatch):
+    from click.testing import CliRunner
+
+    from flowkit.cli.main import cli
+
+    runner, _ = project_runs
+    monkeypatch.setenv("FLOWKIT_DATASTORE_ROOT", str(runner.root))
+    args = ["runs", "ProjectFlow", "--tag", "project_branch:test.better_version", "--json"]
+    result = CliRunner().invoke(cli, args)
+
+    assert result.exit_code == 0, result.output
+    [listed] = json.loads(result.stdout)
+    assert listed["run_id"] == "2"
+    assert "project:fraud_model" in listed["tags"]
 
 
 def test_project_tags_are_system_tags_users_cannot_change(project_runs):
