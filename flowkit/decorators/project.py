@@ -2,14 +2,14 @@
 
 A flow decorated with ``@project(name="fraud")`` runs on a *branch*:
 
-==========================================  ====================
-how the run is started                      branch
-==========================================  ====================
-``python flow.py run``                      ``user.<username>``
-``python flow.py --branch x run``           ``test.x``
-``python flow.py --production run``         ``prod``
-``python flow.py --branch x --production``  ``prod.x``
-==========================================  ====================
+==============================================  ====================
+how the run is started                          branch
+==============================================  ====================
+``python flow.py run``                          ``user.<username>``
+``python flow.py --branch x run``               ``test.x``
+``python flow.py --production run``             ``prod``
+``python flow.py --branch x --production run``  ``prod.x``
+==============================================  ====================
 
 The run records ``project:<name>`` and ``project_branch:<branch>`` as system tags, so the client
 can filter on them (``namespace("project_branch:prod")``); the task sees the same facts in
