@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from flowkit.cli.edge import debug_from_settings, run_cli
-from flowkit.cli.flow_options import decorator_options
+from flowkit.cli.flow_options import decorator_options, project_for_run
 from flowkit.cli.inspect import add_flow_inspect_commands
 from flowkit.cli.params import check_parameters, parameter_options
 from flowkit.cli.run_cmds import add_run_commands
@@ -79,6 +79,7 @@ def _build_group(state: FlowCLIState) -> click.Group:
     def check() -> None:
         graph = state.graph()
         state.decorators(graph)
+        project_for_run(state.flow_cls, graph.name, state.flow_options, state.settings().user)
         click.echo(f"Flow {graph.name} is valid: {len(graph.steps)} steps.")
 
     @group.command(help="Show the flow's steps, their docstrings and transitions.")

@@ -188,10 +188,18 @@ def test_a_bad_project_name_is_a_definition_error_with_the_flow_line(run_flow, t
 def test_project_twice_is_refused(run_flow, tmp_path):
     flow = _flow_file(tmp_path, '@project(name="a")\n@project(name="b")')
 
-    result = run_flow(flow, "run")
+    for command in ("check", "run"):
+        result = run_flow(flow, command)
+        assert result.returncode == 2, result.output
+        assert "@project appears 2 times" in result.stderr
+
+
+def test_check_refuses_a_bad_branch_too(run_flow):
+    result = run_flow(PROJECT, "--branch", "a.b", "check")
 
     assert result.returncode == 2, result.output
-    assert "@project appears 2 times" in result.stderr
+    assert "Fix: e.g. --branch a_b" in result.stderr
+    assert "is valid" not in result.stdout
 
 
 def test_branch_options_exist_only_for_project_flows(run_flow):
