@@ -51,6 +51,8 @@ _EXPORTS = {
     "timeout": "flowkit.decorators.builtin",
     "resources": "flowkit.decorators.builtin",
     "environment": "flowkit.decorators.builtin",
+    "exit_hook": "flowkit.decorators.exit_hook",
+    "project": "flowkit.decorators.project",
     "StepDecorator": "flowkit.decorators.base",
     "FlowDecorator": "flowkit.decorators.base",
     "step_decorator": "flowkit.decorators.attach",
@@ -75,10 +77,12 @@ __all__ = [
     "current",
     "default_namespace",
     "environment",
+    "exit_hook",
     "flow_decorator",
     "get_metadata",
     "get_namespace",
     "namespace",
+    "project",
     "resources",
     "retry",
     "set_datastore_root",
@@ -104,6 +108,8 @@ if TYPE_CHECKING:
     from flowkit.decorators.attach import flow_decorator, step_decorator
     from flowkit.decorators.base import FlowDecorator, StepDecorator
     from flowkit.decorators.builtin import catch, environment, resources, retry, timeout
+    from flowkit.decorators.exit_hook import exit_hook
+    from flowkit.decorators.project import project
     from flowkit.dsl.current import current
     from flowkit.dsl.flowspec import FlowSpec
     from flowkit.dsl.parameters import IncludeFile, JSONType, Parameter

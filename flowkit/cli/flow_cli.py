@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from flowkit.cli.edge import debug_from_settings, run_cli
+from flowkit.cli.flow_options import decorator_options, project_for_run
 from flowkit.cli.inspect import add_flow_inspect_commands
 from flowkit.cli.params import check_parameters, parameter_options
 from flowkit.cli.run_cmds import add_run_commands
@@ -30,6 +31,8 @@ class FlowCLIState:
         self.datastore_root: str | None = None
         self.debug = False
         self.group_with_specs: tuple[str, ...] = ()
+        #: Values of the options the flow's decorators add (``--branch``, ``--production``).
+        self.flow_options: dict[str, Any] = {}
 
     def with_specs(self, given: tuple[str, ...] = ()) -> tuple[str, ...]:
         """``--with`` values given before the command, then the command's own (each once)."""
@@ -85,15 +88,21 @@ def _build_group(state: FlowCLIState) -> click.Group:
         help="Apply a step decorator to every step, for the command that follows "
         "(python flow.py --with retry run); merged with the command's own --with.",
     )
-    def group(datastore_root: str | None, debug: bool, with_specs: tuple[str, ...]) -> None:
+    def group(
+        datastore_root: str | None, debug: bool, with_specs: tuple[str, ...], **flow_options: Any
+    ) -> None:
         state.datastore_root = datastore_root
         state.debug = debug or debug_from_settings()
         state.group_with_specs = with_specs
+        state.flow_options = flow_options
+
+    group.params.extend(decorator_options(state.flow_cls))
 
     @group.command(help="Check the flow's structure without running anything.")
     def check() -> None:
         graph = state.graph()
         state.decorators(graph, state.with_specs())
+        project_for_run(state.flow_cls, graph.name, state.flow_options, state.settings().user)
         click.echo(f"Flow {graph.name} is valid: {len(graph.steps)} steps.")
 
     @group.command(help="Show the flow's steps, their docstrings and transitions.")

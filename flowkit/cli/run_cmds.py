@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from flowkit.cli.exit_hooks import exit_hooks
+from flowkit.cli.flow_options import project_for_run
 from flowkit.cli.params import PARAM_PREFIX, resolve_values
 from flowkit.dsl.parameters import Parameter
 from flowkit.errors import FlowkitError, ParameterError, did_you_mean
@@ -62,6 +64,7 @@ def _runner(
     graph = state.graph()
     decorators = state.decorators(graph, with_specs)
     settings = state.settings(max_workers=max_workers)
+    project = project_for_run(state.flow_cls, graph.name, state.flow_options, settings.user)
     return Runner(
         state.flow_cls,
         graph,
@@ -77,6 +80,7 @@ def _runner(
         with_specs=with_specs,
         heartbeat_interval=settings.heartbeat_interval,
         heartbeat_expiry=settings.heartbeat_expiry,
+        system_tags=tuple(project.system_tags()) if project else (),
     )
 
 
@@ -98,7 +102,9 @@ def add_run_commands(
         **raw: Any,
     ) -> None:
         runner = _runner(state, max_workers, tags, launcher, with_specs)
-        runner.run(resolve_values(flow_name, params, raw))
+        values = resolve_values(flow_name, params, raw)
+        with exit_hooks(state.flow_cls, runner):
+            runner.run(values)
 
     run_cmd = click.command("run", help=f"Run {flow_name} from start to end.")(run)
     run_cmd.params.extend(options)
@@ -130,7 +136,9 @@ def add_run_commands(
                 hint=f"to run with new parameter values start a new run: "
                 f"python {display_path(str(state.flow_file))} run {names} ...",
             )
-        runner.resume(ResumePlan(runner.graph, runner.store, origin, step_name))
+        plan = ResumePlan(runner.graph, runner.store, origin, step_name)
+        with exit_hooks(state.flow_cls, runner):
+            runner.resume(plan)
 
     resume_cmd = click.command(
         "resume",
@@ -180,6 +188,7 @@ def add_run_commands(
             flow_file=state.flow_file,
             decorators=state.decorators(graph, with_specs),
             with_specs=with_specs,
+            system_tags=tuple(record.system_tags),
         )
         spec = spec_from_args(ctx, step_name, task_id, attempt, list(parents), foreach_json)
         manifest = run_single_task(ctx, spec)

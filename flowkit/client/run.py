@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from flowkit.client.flow import Flow
 
 #: Tags flowkit derives from the run record; users cannot add or remove them.
-SYSTEM_TAG_PREFIXES = ("user:",)
+SYSTEM_TAG_PREFIXES = ("user:", "project:", "project_branch:")
 
 
 class Run(ClientObject):
@@ -268,8 +268,10 @@ class Run(ClientObject):
 
     @property
     def system_tags(self) -> frozenset[str]:
-        """Tags flowkit derives from the record: ``user:<who started the run>``."""
-        return frozenset({f"user:{self._record.user}"} if self._record.user else ())
+        """Tags flowkit derives from the record: ``user:<who started the run>``, and under
+        ``@project`` ``project:<name>`` and ``project_branch:<branch>``."""
+        user = {f"user:{self._record.user}"} if self._record.user else set()
+        return frozenset(user | set(self._record.system_tags))
 
     @property
     def tags(self) -> frozenset[str]:
@@ -300,7 +302,8 @@ class Run(ClientObject):
         """Remove the ``old`` tags and add the ``new`` ones, as one change.
 
         Raises:
-            TagError: A tag is invalid or is a system tag (``user:...``).
+            TagError: A tag is invalid or is a system tag (``user:...``, ``project:...``,
+                ``project_branch:...``).
         """
         old, new = _as_list(old), _as_list(new)
         for tag in [*old, *new]:
@@ -308,7 +311,7 @@ class Run(ClientObject):
                 raise TagError(
                     f"{tag!r} is a system tag: flowkit sets it from the run record, and it "
                     "cannot be added or removed",
-                    hint="use a tag without the 'user:' prefix",
+                    hint="use a tag without the 'user:', 'project:' or 'project_branch:' prefix",
                 )
         self._store.change_tags(self._record.run_id, add=new, remove=old, user=self._context.user())
         self._tags_changed, self._user_tags = True, None

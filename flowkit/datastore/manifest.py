@@ -198,6 +198,8 @@ class RunRecord:
         created_at: Start time, seconds since the epoch.
         user: Who started the run.
         tags: User tags.
+        system_tags: Tags flowkit sets from how the run was started, which users cannot
+            change (``project:<name>`` and ``project_branch:<branch>`` under ``@project``).
         parameters: Parameter name to stored value.
         parameter_values: Parameter name to a short printable form of its value.
         code_sha: Blob name of the code snapshot, if one was stored.
@@ -222,6 +224,7 @@ class RunRecord:
     created_at: float
     user: str
     tags: list[str] = field(default_factory=list)
+    system_tags: list[str] = field(default_factory=list)
     parameters: dict[str, ArtifactRef] = field(default_factory=dict)
     parameter_values: dict[str, str] = field(default_factory=dict)
     code_sha: str | None = None

@@ -8,6 +8,7 @@ from typing import Any
 from flowkit.decorators.attach import attached, flow_decorators
 from flowkit.decorators.base import FlowDecorator, StepDecorator
 from flowkit.decorators.builtin import BUILTIN_STEP_DECORATORS
+from flowkit.decorators.flow_builtin import BUILTIN_FLOW_DECORATORS
 from flowkit.dsl.step import is_step
 from flowkit.errors import FlowDefinitionError, FlowDefinitionErrors
 from flowkit.graph.model import FlowGraph
@@ -22,7 +23,7 @@ def _value(text: str) -> Any:
 
 
 def step_decorators() -> PluginRegistry:
-    """The plugin registry with flowkit's built-in step decorators in it.
+    """The plugin registry with flowkit's built-in step and flow decorators in it.
 
     Built-ins come in through the plugins' door, registered here rather than by the registry,
     which sits below this layer and must not import it.
@@ -30,6 +31,8 @@ def step_decorators() -> PluginRegistry:
     plugins = registry()
     for name, cls in BUILTIN_STEP_DECORATORS.items():
         plugins.register("step", name, cls)
+    for name, flow_cls in BUILTIN_FLOW_DECORATORS.items():
+        plugins.register("flow", name, flow_cls)
     return plugins
 
 

@@ -20,6 +20,12 @@ class Current:
         username: The user who started the run.
         parameter_names: Names of the flow's parameters.
         tags: Tags of the run.
+        project_name: With ``@project``: the project's name.
+        branch_name: With ``@project``: ``user.<name>``, ``test.<branch>``, ``prod`` or
+            ``prod.<branch>``.
+        is_production: With ``@project``: whether the branch is ``prod`` or ``prod.<branch>``.
+        project_flow_name: With ``@project``: ``<project>.<branch>.<FlowName>``, the name its
+            deployments get.
     """
 
     _FIELDS = (
@@ -33,6 +39,10 @@ class Current:
         "parameter_names",
         "tags",
         "datastore_root",
+        "project_name",
+        "branch_name",
+        "is_production",
+        "project_flow_name",
     )
 
     def __init__(self) -> None:

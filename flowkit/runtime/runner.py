@@ -108,6 +108,11 @@ class Runner:
         with_specs: The ``--with`` values, passed on to tasks started in fresh interpreters.
         heartbeat_interval: Seconds between two renewals of the run's lease.
         heartbeat_expiry: Seconds a renewal keeps the run from being shown as ``lost``.
+        system_tags: Tags recorded with the run that users cannot change (``@project``'s).
+
+    Attributes:
+        run_id: The id of the run being (or last) executed; ``None`` until its start record
+            is written.
     """
 
     def __init__(
@@ -127,6 +132,7 @@ class Runner:
         with_specs: tuple[str, ...] = (),
         heartbeat_interval: float = 5.0,
         heartbeat_expiry: float = 60.0,
+        system_tags: tuple[str, ...] = (),
     ) -> None:
         self.flow_cls = flow_cls
         self.graph = graph
@@ -142,6 +148,8 @@ class Runner:
         self.with_specs = with_specs
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_expiry = heartbeat_expiry
+        self.system_tags = system_tags
+        self.run_id: str | None = None
 
     def _snapshot(self) -> str:
         snapshot = build_snapshot(self.flow_file, warn_mb=self.snapshot_warn_mb)
@@ -175,6 +183,7 @@ class Runner:
             created_at=time.time(),
             user=self.user,
             tags=sorted(set(self.tags)),
+            system_tags=sorted(set(self.system_tags)),
             parameters=refs,
             parameter_values=printable,
             code_sha=code_sha,
@@ -225,6 +234,7 @@ class Runner:
         signals: RunSignals,
     ) -> RunSummary:
         started = time.monotonic()
+        self.run_id = run_id
         summary = RunSummary(run_id)
         heartbeat = Heartbeat(self.store, run_id, self.heartbeat_interval, self.heartbeat_expiry)
         executor: ExecutorPool | None = None
@@ -244,6 +254,7 @@ class Runner:
                 flow_file=self.flow_file,
                 decorators=self.decorators,
                 with_specs=self.with_specs,
+                system_tags=self.system_tags,
             )
             scheduler = Scheduler(self.graph, refs, self.store)
             executor = ExecutorPool(

@@ -19,6 +19,7 @@ from typing import Any
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import ArtifactRef, ForeachFrame, TaskManifest
 from flowkit.decorators.base import StepDecorator
+from flowkit.decorators.project import ProjectInfo
 from flowkit.dsl.current import current
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.dsl.inputs import Inputs
@@ -49,6 +50,7 @@ class RunContext:
         flow_file: Path | None = None,
         decorators: dict[str, list[StepDecorator]] | None = None,
         with_specs: tuple[str, ...] = (),
+        system_tags: tuple[str, ...] = (),
     ) -> None:
         self.flow_cls = flow_cls
         self.flow_file = flow_file
@@ -59,12 +61,19 @@ class RunContext:
         self.run_id = run_id
         self.user = user
         self.tags = tags
+        self.system_tags = system_tags  # the run record's: @project's name and branch
         self.origin_run_id = origin_run_id
 
     @property
     def flow_name(self) -> str:
         """The flow's name."""
         return self.graph.name
+
+
+def _project_fields(ctx: RunContext) -> dict[str, Any]:
+    """``current.project_name`` and its siblings, from the run's system tags (``@project``)."""
+    project = ProjectInfo.from_tags(ctx.system_tags, ctx.flow_name)
+    return project.current_fields() if project is not None else {}
 
 
 def _make_view(ctx: RunContext, state: TaskState) -> FlowSpec:
@@ -231,6 +240,7 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
         parameter_names=sorted(spec.params),
         tags=list(ctx.tags),
         datastore_root=ctx.store.storage.root,
+        **_project_fields(ctx),
     )
     manifest = new_manifest(ctx, spec, started)
     decorators = ctx.decorators.get(spec.step, [])
