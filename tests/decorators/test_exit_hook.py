@@ -14,7 +14,7 @@ from flowkit.cli.exit_hooks import call_exit_hooks
 from flowkit.client import ClientContext
 from flowkit.decorators.base import DecoratorArgumentError
 from flowkit.decorators.exit_hook import ExitHookDecorator, takes_run
-from flowkit.registry import registry
+from flowkit.decorators.resolve import step_decorators
 
 HOOKED = FLOWS / "exit_hooks" / "hooked.py"
 
@@ -215,6 +215,6 @@ def test_a_misused_exit_hook_stops_the_flow_before_anything_runs(run_flow, tmp_p
 def test_exit_hook_is_a_registered_flow_decorator_importable_from_flowkit():
     import flowkit
 
-    assert registry().get("flow", "exit_hook") is ExitHookDecorator
+    assert step_decorators().get("flow", "exit_hook") is ExitHookDecorator
     assert flowkit.exit_hook.__name__ == "exit_hook"
     assert "exit_hook" in flowkit.__all__

@@ -18,8 +18,8 @@ from flowkit.decorators.project import (
     deployment_name,
     name_problem,
 )
+from flowkit.decorators.resolve import step_decorators
 from flowkit.errors import TagError
-from flowkit.registry import registry
 
 PROJECT = FLOWS / "project" / "projectflow.py"
 
@@ -265,5 +265,5 @@ def test_a_bad_branch_through_the_api_is_a_project_error():
 def test_project_is_a_registered_flow_decorator_importable_from_flowkit():
     import flowkit
 
-    assert registry().get("flow", "project") is ProjectDecorator
+    assert step_decorators().get("flow", "project") is ProjectDecorator
     assert "project" in flowkit.__all__
