@@ -8,7 +8,9 @@ Layers, each importing only the ones before it:
 * :mod:`~flowkit.datastore.storage` — whole objects under ``/``-separated keys, over fsspec.
 * :mod:`~flowkit.datastore.content` — content-addressed, deduplicated, verified blobs.
 * :mod:`~flowkit.datastore.serialize` — artifact values to bytes and back (no storage).
-* :mod:`~flowkit.datastore.manifest` — run and task records and their JSON form.
+* :mod:`~flowkit.datastore.format` — the storage format's version and the reader's check.
+* :mod:`~flowkit.datastore.manifest` — run and task records and their JSON form
+  (:mod:`~flowkit.datastore.legacy` reads task manifests of format 0).
 * :mod:`~flowkit.datastore.flowstore` — one flow's runs, manifests, logs and artifacts.
 * :mod:`~flowkit.datastore.codesnap` — reproducible archives of a flow's code.
 * :mod:`~flowkit.datastore.tags` — tag changes made to runs after they started.
@@ -23,9 +25,13 @@ from flowkit.datastore.codesnap import (
 )
 from flowkit.datastore.content import ContentStore
 from flowkit.datastore.flowstore import FlowDatastore, flow_names
+from flowkit.datastore.format import FORMAT_VERSION, FormatTooNew
 from flowkit.datastore.manifest import (
     ArtifactRef,
+    Failure,
+    FailureKind,
     ForeachFrame,
+    LogOrigin,
     RunEnd,
     RunRecord,
     RunStatus,
@@ -37,12 +43,17 @@ from flowkit.datastore.storage import ByteStorage
 from flowkit.datastore.tags import TagLog
 
 __all__ = [
+    "FORMAT_VERSION",
     "ArtifactRef",
     "ByteStorage",
     "CodeSnapshot",
     "ContentStore",
+    "Failure",
+    "FailureKind",
     "FlowDatastore",
     "ForeachFrame",
+    "FormatTooNew",
+    "LogOrigin",
     "RunEnd",
     "RunRecord",
     "RunStatus",

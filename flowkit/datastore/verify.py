@@ -250,8 +250,8 @@ def _read_record(
 def _check_logs(
     store: FlowDatastore, manifest: TaskManifest, report: VerifyReport, seen: set[tuple[Any, ...]]
 ) -> None:
-    origin = manifest.extra.get("log_origin")
-    where = tuple(sorted(origin.items())) if isinstance(origin, dict) else manifest.pathspec
+    origin = manifest.log_origin
+    where: Any = origin if origin is not None else manifest.pathspec
     for stream, size in sorted(manifest.logs.items()):
         if (where, stream) in seen:
             continue  # a clone's logs are its origin's
