@@ -29,6 +29,7 @@ from typing import Any
 
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import RunEnd, RunRecord, TaskManifest
+from flowkit.datastore.format import FormatTooNew
 from flowkit.errors import CorruptRecord, DatastoreError, ObjectNotFound
 
 # Blobs are read and hashed on this many threads (hashing releases the GIL; remote reads wait).
@@ -235,6 +236,8 @@ def _read_record(
         return parse(store.storage.read(key))
     except ObjectNotFound:
         reason = "missing"
+    except FormatTooNew:
+        raise  # not damage: a newer flowkit wrote it, and it must never be set aside
     except (CorruptRecord, DatastoreError) as exc:
         reason = exc.message
     repairable = kind != "run record"

@@ -27,7 +27,7 @@ ALLOWED = {
     "flowstore": {"storage", "content", "serialize", "manifest", "tags"},
     "ignore": set(),
     "codesnap": {"ignore"},
-    "verify": {"flowstore", "manifest"},
+    "verify": {"flowstore", "manifest", "format"},
 }
 FORBIDDEN_PACKAGES = ("flowkit.dsl", "flowkit.graph", "flowkit.runtime", "flowkit.cli")
 
