@@ -7,6 +7,7 @@ the logs.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -267,6 +268,7 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
         manifest.failure = _describe(exc, text)
         sys.stderr.write(text)
     finally:
+        _record_plugin_data(manifest, decorators)
         manifest.finished_at = time.time()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -295,6 +297,21 @@ def _call_step(
             raise
     for deco in decorators:
         deco.task_post_step(flow)
+
+
+def _record_plugin_data(manifest: TaskManifest, decorators: list[StepDecorator]) -> None:
+    """Keep what each decorator asks to record, under its own name, if it is JSON."""
+    for deco in decorators:
+        data = deco.task_record()
+        if not data:
+            continue
+        try:
+            json.dumps(data)
+        except (TypeError, ValueError) as exc:
+            message = f"@{deco.name}.task_record() returned data that is not JSON: {exc}"
+            print(f"flowkit: {message}; it is not recorded", file=sys.stderr)
+            continue
+        manifest.plugin_data[deco.name] = dict(data)
 
 
 def _describe(exc: BaseException, text: str) -> Failure:
