@@ -9,6 +9,7 @@ folder first: reading or resuming must not depend on where it was recorded, nor 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -115,8 +116,6 @@ def test_the_failed_run_resumes(golden: Path) -> None:
 
 
 def _inherited() -> dict[str, str]:
-    import os
-
     return {k: v for k, v in os.environ.items() if not k.startswith("FLOWKIT_")}
 
 
@@ -138,9 +137,15 @@ def test_a_newer_major_format_asks_for_an_upgrade_in_the_client(golden: Path) ->
 
 def test_a_newer_major_format_asks_for_an_upgrade_in_the_cli(golden: Path) -> None:
     pathspec = _make_newer(golden)
-    for args in (("show", pathspec), ("show", f"{FLOW}/{RESUMED}/end")):
+    newer = next((golden / FLOW / "runs" / RESUMED / "end").glob("*/0.manifest.json"))
+    for args in (
+        ("show", pathspec),
+        ("show", f"{FLOW}/{RESUMED}/end"),
+        ("verify", FLOW, "--repair"),
+    ):
         result = _cli(golden, *args)
         assert result.returncode != 0
         assert "written by flowkit 2.3: upgrade" in result.stderr
         assert "Traceback" not in result.stderr
         assert "\n\n" not in result.stderr.strip()  # one paragraph
+    assert newer.exists()  # verify --repair never sets aside what a newer flowkit wrote
