@@ -9,6 +9,7 @@ Layers, each importing only the ones before it:
 * :mod:`~flowkit.datastore.content` — content-addressed, deduplicated, verified blobs.
 * :mod:`~flowkit.datastore.serialize` — artifact values to bytes and back (no storage).
 * :mod:`~flowkit.datastore.format` — the storage format's version and the reader's check.
+* :mod:`~flowkit.datastore.failure` — why a task attempt failed, by kind.
 * :mod:`~flowkit.datastore.manifest` — run and task records and their JSON form
   (:mod:`~flowkit.datastore.legacy` reads task manifests of format 0).
 * :mod:`~flowkit.datastore.flowstore` — one flow's runs, manifests, logs and artifacts.
