@@ -302,16 +302,16 @@ def _call_step(
 def _record_plugin_data(manifest: TaskManifest, decorators: list[StepDecorator]) -> None:
     """Keep what each decorator asks to record, under its own name, if it is JSON."""
     for deco in decorators:
-        data = deco.task_record()
-        if not data:
-            continue
         try:
-            json.dumps(data)
-        except (TypeError, ValueError) as exc:
-            message = f"@{deco.name}.task_record() returned data that is not JSON: {exc}"
-            print(f"flowkit: {message}; it is not recorded", file=sys.stderr)
+            data = deco.task_record()
+            if data:
+                json.dumps(data)
+        except Exception as exc:  # a plugin's bug must not lose the task's own result
+            why = f"@{deco.name}: task_record() failed or returned data that is not JSON: {exc}"
+            print(f"flowkit: {why}; nothing of it is recorded", file=sys.stderr)
             continue
-        manifest.plugin_data[deco.name] = dict(data)
+        if data:
+            manifest.plugin_data[deco.name] = dict(data)
 
 
 def _describe(exc: BaseException, text: str) -> Failure:
