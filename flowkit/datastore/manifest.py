@@ -78,7 +78,7 @@ class ArtifactRef:
         return _build(cls, _load(data, "artifact reference"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a 100,000-wide foreach holds one per split
 class ForeachFrame:
     """One level of foreach nesting a task runs inside: the one type the runtime, the stored
     manifest and the client all use.
