@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.manifest import RunEnd, RunRecord, TaskManifest
 from flowkit.datastore.format import FormatTooNew
+from flowkit.datastore.manifest import RunEnd, RunRecord, TaskManifest
 from flowkit.errors import CorruptRecord, DatastoreError, ObjectNotFound
 
 # Blobs are read and hashed on this many threads (hashing releases the GIL; remote reads wait).
