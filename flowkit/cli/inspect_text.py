@@ -100,10 +100,10 @@ def echo_run(run: Run) -> None:
     click.echo(text_table(headers, rows, indent="  "))
     failed = [m for s in summaries for m in s.tasks if m.status != "succeeded"]
     for manifest in failed:
-        exc = manifest.exception or {}
+        exc = manifest.failure
         click.echo(
-            f"\nFailed: {manifest.pathspec}: {exc.get('type', 'error')}: "
-            f"{shorten(exc.get('message', ''), 200)}\n"
+            f"\nFailed: {manifest.pathspec}: {exc.type if exc else 'error'}: "
+            f"{shorten(exc.message if exc else '', 200)}\n"
             f"  see: flowkit logs {manifest.pathspec}"
         )
     for reason in unreadable:

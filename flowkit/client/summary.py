@@ -45,7 +45,7 @@ class StepSummary:
         task (while the run runs, or for good), else ``"succeeded"``."""
         failures = [m for m in self.tasks if m.status != "succeeded"]
         if failures:
-            stopped = all((m.exception or {}).get("type") == "Killed" for m in failures)
+            stopped = all(m.failure is not None and m.failure.kind == "killed" for m in failures)
             return "killed" if stopped else "failed"
         if not self.complete:
             return "running" if self.running else "incomplete"

@@ -37,11 +37,14 @@ class TaskException:
         type: The exception's class name, e.g. ``"ValueError"``.
         message: ``str()`` of the exception.
         traceback: The user's traceback (flowkit's own frames removed).
+        kind: What kind of failure it was: ``"exception"`` (the step raised), ``"timeout"``,
+            ``"crashed"``, ``"killed"`` ... (see ``flowkit.datastore.FailureKind``).
     """
 
     type: str
     message: str
     traceback: str
+    kind: str = "exception"
 
     def __str__(self) -> str:
         return self.traceback or f"{self.type}: {self.message}"
@@ -178,10 +181,10 @@ class Task(ClientObject):
     @property
     def exception(self) -> TaskException | None:
         """What the task raised, or ``None`` when it did not fail."""
-        raw = self._manifest.exception
-        if not raw:
+        failure = self._manifest.failure
+        if failure is None:
             return None
-        return TaskException(raw.get("type", ""), raw.get("message", ""), raw.get("traceback", ""))
+        return TaskException(failure.type, failure.message, failure.traceback, failure.kind)
 
     @property
     def stdout(self) -> str:
@@ -242,7 +245,7 @@ class Task(ClientObject):
             "origin_pathspec": m.origin_pathspec,
             "parents": list(m.parents),
             "artifacts": {a.id: a.to_dict() for a in self.artifacts},
-            "exception": dict(m.exception) if m.exception else None,
+            "exception": m.failure.to_dict() if m.failure else None,
             "logs": dict(m.logs),
         }
 

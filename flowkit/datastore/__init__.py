@@ -8,7 +8,10 @@ Layers, each importing only the ones before it:
 * :mod:`~flowkit.datastore.storage` — whole objects under ``/``-separated keys, over fsspec.
 * :mod:`~flowkit.datastore.content` — content-addressed, deduplicated, verified blobs.
 * :mod:`~flowkit.datastore.serialize` — artifact values to bytes and back (no storage).
-* :mod:`~flowkit.datastore.manifest` — run and task records and their JSON form.
+* :mod:`~flowkit.datastore.format` — the storage format's version and the reader's check.
+* :mod:`~flowkit.datastore.failure` — why a task attempt failed, by kind.
+* :mod:`~flowkit.datastore.manifest` — run and task records and their JSON form
+  (:mod:`~flowkit.datastore.legacy` reads task manifests of format 0).
 * :mod:`~flowkit.datastore.runs` — one flow's run records: run ids, start and end records.
 * :mod:`~flowkit.datastore.environment` — the environment a run started in (Python, packages).
 * :mod:`~flowkit.datastore.flowstore` — one flow's runs, manifests, logs and artifacts.
@@ -26,9 +29,13 @@ from flowkit.datastore.codesnap import (
 from flowkit.datastore.content import ContentStore
 from flowkit.datastore.environment import RunEnvironment
 from flowkit.datastore.flowstore import FlowDatastore, flow_names
+from flowkit.datastore.format import FORMAT_VERSION, FormatTooNew
 from flowkit.datastore.manifest import (
     ArtifactRef,
+    Failure,
+    FailureKind,
     ForeachFrame,
+    LogOrigin,
     RunEnd,
     RunRecord,
     RunStatus,
@@ -40,12 +47,17 @@ from flowkit.datastore.storage import ByteStorage
 from flowkit.datastore.tags import TagLog
 
 __all__ = [
+    "FORMAT_VERSION",
     "ArtifactRef",
     "ByteStorage",
     "CodeSnapshot",
     "ContentStore",
+    "Failure",
+    "FailureKind",
     "FlowDatastore",
     "ForeachFrame",
+    "FormatTooNew",
+    "LogOrigin",
     "RunEnd",
     "RunEnvironment",
     "RunRecord",

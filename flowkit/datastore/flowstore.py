@@ -255,18 +255,12 @@ class FlowDatastore(RunRecords):
     def read_task_log(self, manifest: TaskManifest, stream: str) -> bytes:
         """Return a task's output on ``stream``, wherever it is stored.
 
-        A task cloned by resume did not write logs; its manifest's ``extra["log_origin"]``
-        names the task attempt that did.
+        A task cloned by resume did not write logs; its manifest's ``log_origin`` names the
+        task attempt that did.
         """
-        origin = manifest.extra.get("log_origin")
-        if isinstance(origin, dict):
-            return self.read_log(
-                str(origin["run_id"]),
-                str(origin["step"]),
-                str(origin["task_id"]),
-                int(origin["attempt"]),
-                stream,
-            )
+        origin = manifest.log_origin
+        if origin is not None:
+            return self.read_log(origin.run_id, origin.step, origin.task_id, origin.attempt, stream)
         return self.read_log(
             manifest.run_id, manifest.step, manifest.task_id, manifest.attempt, stream
         )

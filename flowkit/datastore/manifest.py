@@ -5,8 +5,11 @@ every artifact by content hash, so a task either has a complete manifest or does
 A :class:`RunRecord` is written in two parts: the start part claims the run id, the end part
 (:class:`RunEnd`) is added when the run finishes.
 
-JSON is written with sorted keys and no spaces, so equal records are equal bytes. Unknown keys
-are ignored when reading, so records written by a newer flowkit still load.
+JSON is written with sorted keys and no spaces, so equal records are equal bytes. Every record
+carries its ``format_version`` (see :mod:`flowkit.datastore.format`): unknown keys are ignored
+when reading, so records of a newer *minor* format still load; a newer *major* format is refused
+with :class:`~flowkit.datastore.format.FormatTooNew`. Task manifests of format 0 (written before
+the format was versioned) are converted on reading (:mod:`flowkit.datastore.legacy`).
 
 Every record is validated when it is read, against the type annotations of its dataclass: a
 field of the wrong type (a date that is a string, a size that is a list), a negative count or a
@@ -27,13 +30,28 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar
 
-from flowkit.datastore.format import check_readable
+from flowkit.datastore.failure import STOPPED_BY_USER, Failure, FailureKind
+from flowkit.datastore.format import FORMAT_VERSION, check_readable, writer_version
+from flowkit.datastore.legacy import upgrade_manifest_v0
 from flowkit.errors import CorruptObject
 
 TaskStatus = Literal["succeeded", "failed"]
 RunStatus = Literal["running", "succeeded", "failed", "killed"]
 
 _Record = TypeVar("_Record")
+__all__ = [
+    "STOPPED_BY_USER",
+    "ArtifactRef",
+    "Failure",
+    "FailureKind",
+    "ForeachFrame",
+    "LogOrigin",
+    "RunEnd",
+    "RunRecord",
+    "RunStatus",
+    "TaskManifest",
+    "TaskStatus",
+]
 
 
 @dataclass(frozen=True)
@@ -60,24 +78,72 @@ class ArtifactRef:
         return _build(cls, _load(data, "artifact reference"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a 100,000-wide foreach holds one per split
 class ForeachFrame:
-    """One level of foreach nesting a task runs inside.
+    """One level of foreach nesting a task runs inside: the one type the runtime, the stored
+    manifest and the client all use.
 
     Attributes:
         step: The step that started the foreach.
         index: This task's position among the splits.
         num_splits: How many splits the foreach produced.
+        var: The artifact the foreach fanned out over (``""`` in records of format 0 that did
+            not keep it).
+        element: Blob name of this split's own element, fixed by the parent.
+        items: Blob name of the whole collection, for tasks recorded before the parent fixed
+            each split's element (the child indexes the collection itself).
     """
 
     step: str
     index: int
     num_splits: int
+    var: str = ""
+    element: str | None = None
+    items: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form stored in manifests (and passed to a task started by a command)."""
+        return {
+            "element": self.element,
+            "index": self.index,
+            "items": self.items,
+            "num_splits": self.num_splits,
+            "step": self.step,
+            "var": self.var,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> ForeachFrame:
+        """Parse the output of :meth:`to_dict`, checking every field.
+
+        Raises:
+            CorruptObject: ``raw`` is not a foreach frame.
+        """
+        return _build(cls, raw)
+
+
+@dataclass(frozen=True)
+class LogOrigin:
+    """The task attempt whose logs a cloned task shows (resume does not copy logs).
+
+    Attributes:
+        run_id: Run of the task that wrote the logs.
+        step: Its step.
+        task_id: Its task id.
+        attempt: Its attempt.
+    """
+
+    run_id: str
+    step: str
+    task_id: str
+    attempt: int
 
 
 @dataclass
 class TaskManifest:
     """Everything recorded about one attempt of one task.
+
+    Core fields are typed; only ``plugin_data`` is free-form, and it belongs to plugins.
 
     Attributes:
         flow: Flow class name.
@@ -93,13 +159,21 @@ class TaskManifest:
         parents: Pathspecs (``Flow/run/step/task``) of the tasks this one ran after.
         next_steps: Steps the task transitioned to.
         foreach_count: Number of splits when the task started a foreach.
+        foreach_var: The artifact fanned out over, when the task started a foreach.
         foreach_splits: When the task started a foreach, the blob name of its split index: the
             ordered element blob names, one per split (see ``flowkit.runtime.splits``). ``None``
             for records written before flowkit fixed each split's element in the parent.
-        exception: ``type``, ``message`` and ``traceback`` of the error when the task failed.
+        failure: Why the attempt failed; ``None`` when it did not. A failure ``@catch`` caught
+            is kept, with status ``"succeeded"`` and ``caught`` set.
+        caught: The artifact ``@catch`` stored the failure in, when it caught one.
         logs: Stream name to size in bytes; an absent stream was empty.
         origin_pathspec: The task this one was cloned from when a run was resumed.
-        extra: Free-form data for plugins.
+        log_origin: For a cloned task, the task attempt that wrote its logs.
+        decorators: The step's decorators, in their ``--with`` form (``"retry:times=3"``).
+        resources: The ``@resources`` the step asked for, if any.
+        plugin_data: Free-form data of plugins, one JSON object per plugin name.
+        format_version: The storage format the record was written in (``"1.0"``).
+        written_by: The flowkit version that wrote it (``""`` for format 0).
     """
 
     flow: str
@@ -115,11 +189,18 @@ class TaskManifest:
     parents: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
     foreach_count: int | None = None
+    foreach_var: str | None = None
     foreach_splits: str | None = None
-    exception: dict[str, str] | None = None
+    failure: Failure | None = None
+    caught: str | None = None
     logs: dict[str, int] = field(default_factory=dict)
     origin_pathspec: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    log_origin: LogOrigin | None = None
+    decorators: list[str] = field(default_factory=list)
+    resources: dict[str, Any] = field(default_factory=dict)
+    plugin_data: dict[str, dict[str, Any]] = field(default_factory=dict)
+    format_version: str = FORMAT_VERSION
+    written_by: str = field(default_factory=writer_version)
 
     @property
     def pathspec(self) -> str:
@@ -127,7 +208,7 @@ class TaskManifest:
         return f"{self.flow}/{self.run_id}/{self.step}/{self.task_id}"
 
     def to_json(self) -> bytes:
-        """Return the compact, key-sorted JSON encoding."""
+        """Return the compact, key-sorted JSON encoding (always in this flowkit's format)."""
         # Built by hand rather than with asdict(): asdict deep-copies every field, which is a
         # measurable share of the per-task cost when the runner commits thousands of tasks.
         raw = dict(self.__dict__)
@@ -135,20 +216,25 @@ class TaskManifest:
             name: {"sha": ref.sha, "size": ref.size, "type": ref.type}
             for name, ref in self.artifacts.items()
         }
-        raw["foreach_stack"] = [
-            {"index": f.index, "num_splits": f.num_splits, "step": f.step}
-            for f in self.foreach_stack
-        ]
+        raw["foreach_stack"] = [f.to_dict() for f in self.foreach_stack]
+        raw["failure"] = self.failure.to_dict() if self.failure is not None else None
+        raw["log_origin"] = asdict(self.log_origin) if self.log_origin is not None else None
+        raw["format_version"] = FORMAT_VERSION
+        raw["written_by"] = writer_version()
         return _dump(raw)
 
     @classmethod
     def from_json(cls, data: bytes | bytearray) -> TaskManifest:
-        """Parse the output of :meth:`to_json`.
+        """Parse the output of :meth:`to_json`; a manifest of format 0 is read as well.
 
         Raises:
             CorruptObject: ``data`` is not a task manifest.
+            FormatTooNew: It was written in a newer major format than this flowkit reads.
         """
-        return _build(cls, _load(data, "task manifest"))
+        raw = _load(data, "task manifest")
+        if check_readable(raw, "task manifest")[0] == 0:
+            raw = upgrade_manifest_v0(raw)
+        return _build(cls, raw)
 
 
 @dataclass(frozen=True)

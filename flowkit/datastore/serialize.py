@@ -7,11 +7,16 @@ and loading hands slices of the one buffer read from storage back to the unpickl
 
 Layout of a serialized artifact (all integers little-endian)::
 
-    b"FKA1"  flags:u8  pad:3  buffer_count:u32  stream_length:u64  buffer_lengths:u64 * count
+    b"FKA1"  flags:u8  format_major:u8  format_minor:u8  pad:1  buffer_count:u32
+    stream_length:u64  buffer_lengths:u64 * count
     pickle stream (zlib-compressed when flag 1 is set)
     zero padding to a multiple of 64, buffer 1, zero padding to a multiple of 64, buffer 2, ...
 
 Buffers start on 64-byte boundaries so arrays loaded in place are aligned for vectorized code.
+The format version is that of :mod:`flowkit.datastore.format`; blobs written before it was
+recorded hold zeros there (format 0, the same layout). The flowkit version is deliberately *not*
+in the header: blobs are named by their bytes, and an upgrade must not store every unchanged
+artifact again.
 This module knows nothing about where the bytes are stored.
 """
 
@@ -26,10 +31,11 @@ from typing import Any
 
 import cloudpickle
 
+from flowkit.datastore.format import FORMAT_MAJOR, FORMAT_MINOR, check_major
 from flowkit.errors import ArtifactError, CorruptObject, UnpicklableArtifact
 
 MAGIC = b"FKA1"
-_HEADER = struct.Struct("<4sB3xIQ")
+_HEADER = struct.Struct("<4sBBBxIQ")
 _FLAG_ZLIB = 1
 _ALIGN = 64
 _PROTOCOL = 5
@@ -105,9 +111,9 @@ def serialize(obj: Any, name: str | None = None) -> SerializedArtifact:
         stream = zlib.compress(stream, 1)
         flags |= _FLAG_ZLIB
     lengths = [buffer.nbytes for buffer in buffers]
-    header = _HEADER.pack(MAGIC, flags, len(lengths), len(stream)) + struct.pack(
-        f"<{len(lengths)}Q", *lengths
-    )
+    header = _HEADER.pack(
+        MAGIC, flags, FORMAT_MAJOR, FORMAT_MINOR, len(lengths), len(stream)
+    ) + struct.pack(f"<{len(lengths)}Q", *lengths)
     parts: list[bytes | memoryview] = [header, stream]
     size = len(header) + len(stream)
     for buffer in buffers:
@@ -127,6 +133,7 @@ def deserialize(data: bytearray | memoryview | bytes) -> Any:
 
     Raises:
         CorruptObject: ``data`` is not a serialized artifact or is truncated.
+        FormatTooNew: The artifact was written in a newer major format.
         ArtifactError: The value cannot be rebuilt here (e.g. its module is not importable).
     """
     view = memoryview(data).cast("B")
@@ -136,7 +143,8 @@ def deserialize(data: bytearray | memoryview | bytes) -> Any:
             f"{MAGIC!r}); it will not be loaded"
         )
     try:
-        _, flags, count, stream_length = _HEADER.unpack_from(view)
+        _, flags, major, minor, count, stream_length = _HEADER.unpack_from(view)
+        check_major((major, minor), "stored artifact")
         lengths = struct.unpack_from(f"<{count}Q", view, _HEADER.size)
     except struct.error as exc:
         raise CorruptObject(

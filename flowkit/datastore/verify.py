@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowkit.datastore.flowstore import FlowDatastore
+from flowkit.datastore.format import FormatTooNew
 from flowkit.datastore.manifest import RunEnd, RunRecord, TaskManifest
 from flowkit.errors import CorruptRecord, DatastoreError, ObjectNotFound
 
@@ -239,6 +240,8 @@ def _read_record(
         return parse(store.storage.read(key))
     except ObjectNotFound:
         reason = "missing"
+    except FormatTooNew:
+        raise  # not damage: a newer flowkit wrote it, and it must never be set aside
     except (CorruptRecord, DatastoreError) as exc:
         reason = exc.message
     repairable = kind != "run record"
@@ -265,8 +268,8 @@ def _end_record(data: bytearray) -> RunEnd | RunRecord:
 def _check_logs(
     store: FlowDatastore, manifest: TaskManifest, report: VerifyReport, seen: set[tuple[Any, ...]]
 ) -> None:
-    origin = manifest.extra.get("log_origin")
-    where = tuple(sorted(origin.items())) if isinstance(origin, dict) else manifest.pathspec
+    origin = manifest.log_origin
+    where: Any = origin if origin is not None else manifest.pathspec
     for stream, size in sorted(manifest.logs.items()):
         if (where, stream) in seen:
             continue  # a clone's logs are its origin's

@@ -17,6 +17,8 @@ hook                   runs in         purpose
 ``task_decorate``      the task        wrap the step call (return a new callable)
 ``task_post_step``     the task        after the step returned normally
 ``task_exception``     the task        the step raised; return True to mark it handled
+``task_record``        the task        data to keep in the task's manifest, under the
+                                       decorator's name (``plugin_data[name]``)
 ``runtime_finished``   the runner      once per run, after the last task, unless the run was
                                        interrupted or the datastore failed
 =====================  ==============  ========================================================
@@ -137,6 +139,15 @@ class StepDecorator:
     def task_exception(self, flow: Any, exc: BaseException) -> bool:
         """In the task, when the step raised; return True to treat it as handled."""
         return False
+
+    def task_record(self) -> dict[str, Any]:
+        """In the task, at its end: JSON-able data stored in the task's manifest.
+
+        It is kept as ``plugin_data[self.name]``: each decorator has its own namespace, so
+        plugins never collide with each other nor with flowkit's own (typed) fields. Return an
+        empty dict (the default) to store nothing.
+        """
+        return {}
 
     def spec(self) -> str:
         """The ``--with`` form of this decorator, e.g. ``retry:times=3``."""

@@ -9,30 +9,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from flowkit.errors import FlowRuntimeError
 
 
-@dataclass(frozen=True)
-class ForeachLevel:
+class ForeachLevel(Protocol):
     """One level of foreach nesting: which split this task is, and where its input lives.
+
+    The runtime passes the datastore's ``ForeachFrame`` (the one foreach type of flowkit); this
+    layer sits below the datastore, so it names only the attributes it reads.
 
     Attributes:
         step: The step that fanned out.
         index: This split's position.
         num_splits: How many splits the foreach produced.
         var: The artifact fanned out over.
-        items_ref: The whole collection, for runs recorded before ``element`` existed.
         element: This split's own element, as fixed by the parent (opaque reference).
+        items: The whole collection, for runs recorded before ``element`` existed.
     """
 
-    step: str
-    index: int
-    num_splits: int
-    var: str
-    items_ref: Any = None
-    element: Any = None
+    @property
+    def step(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def num_splits(self) -> int: ...
+    @property
+    def var(self) -> str: ...
+    @property
+    def element(self) -> Any: ...
+    @property
+    def items(self) -> Any: ...
 
 
 @dataclass
@@ -111,9 +119,7 @@ class TaskState:
             value = self.loader(level.element)  # only this split's element, never the whole
             self._cache[_INPUT] = value
             return value
-        items = (
-            self.loader(level.items_ref) if level.items_ref is not None else self.load(level.var)
-        )
+        items = self.loader(level.items) if level.items is not None else self.load(level.var)
         return item_at(items, level.index)
 
     def require_writable(self, name: str) -> None:

@@ -12,11 +12,11 @@ import json
 import sys
 from typing import Any, TextIO
 
-from flowkit.datastore.manifest import TaskManifest
+from flowkit.datastore.manifest import ForeachFrame, TaskManifest
 from flowkit.errors import CorruptObject, ObjectNotFound, RunNotFound
 from flowkit.runtime.commit import commit_task
 from flowkit.runtime.output import LogSpool
-from flowkit.runtime.spec import ParentRef, TaskSpec, levels_from_json, levels_to_json
+from flowkit.runtime.spec import ParentRef, TaskSpec
 from flowkit.runtime.task import RunContext, execute_task
 
 
@@ -103,7 +103,7 @@ def spec_from_args(
             continue
         run_id, parent_step, parent_task = parse_parent(ctx.run_id, pathspec)
         refs.append(ParentRef(ctx.flow_name, run_id, parent_step, parent_task))
-    levels = levels_from_json(json.loads(foreach_json)) if foreach_json else []
+    levels = [ForeachFrame.from_dict(raw) for raw in json.loads(foreach_json or "[]")]
     return TaskSpec(step, task_id, attempt, refs, levels, dict(record.parameters))
 
 
@@ -118,7 +118,7 @@ def spec_to_args(ctx: RunContext, spec: TaskSpec, *, with_specs: bool = True) ->
     args = ["step", spec.step, "--task-id", spec.task_id, "--attempt", str(spec.attempt)]
     args += _parent_args(ctx, spec.parents)
     if spec.foreach:
-        args += ["--foreach-json", json.dumps(levels_to_json(spec.foreach))]
+        args += ["--foreach-json", json.dumps([frame.to_dict() for frame in spec.foreach])]
     args += ["--run-id", ctx.run_id]
     if with_specs:
         for with_spec in ctx.with_specs:

@@ -19,7 +19,7 @@ import traceback
 from abc import abstractmethod
 from dataclasses import dataclass, field
 
-from flowkit.datastore.manifest import TaskManifest
+from flowkit.datastore.manifest import Failure, FailureKind, TaskManifest
 from flowkit.runtime.executor import Executor, TaskOutcome
 from flowkit.runtime.output import LogData, StreamCapture
 from flowkit.runtime.procgroup import LeftoverGroups
@@ -67,11 +67,26 @@ def describe_exit(status: int) -> str:
     return f"the task process exited with code {os.waitstatus_to_exitcode(status)} before reporting"
 
 
-def failure_manifest(ctx: RunContext, spec: TaskSpec, message: str, kind: str) -> TaskManifest:
-    """A manifest for a task that died without reporting its own."""
-    return new_manifest(
-        ctx, spec, time.time(), {"type": kind, "message": message, "traceback": message}
-    )
+def exit_kind(status: int) -> FailureKind:
+    """The failure kind of a task process that ended without reporting, from its status."""
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGINT, signal.SIGTERM):
+        return "interrupted"  # someone stopped this very process: not a fault to retry
+    return "crashed"
+
+
+def failure_manifest(
+    ctx: RunContext, spec: TaskSpec, kind: FailureKind, type_name: str, message: str
+) -> TaskManifest:
+    """A manifest for a task that died without reporting its own.
+
+    Args:
+        ctx: The run.
+        spec: The task.
+        kind: What happened, for the retry policy.
+        type_name: The event's name shown to the user (``"TaskTimeout"``, ``"Killed"``).
+        message: What happened, in words.
+    """
+    return new_manifest(ctx, spec, time.time(), Failure(kind, type_name, message, message))
 
 
 class ProcessExecutor(Executor):
@@ -215,12 +230,16 @@ class ProcessExecutor(Executor):
         if proc.timed_out:
             limit = proc.spec.timeout or 0
             message = f"the task timed out after {limit:g} s (@timeout) and was killed"
-            kind = "TaskTimeout"
+            failure = failure_manifest(self.ctx, proc.spec, "timeout", "TaskTimeout", message)
         elif proc.cancelled:
-            message, kind = "the task was stopped because the run was interrupted", "Killed"
+            message = "the task was stopped because the run was interrupted"
+            failure = failure_manifest(self.ctx, proc.spec, "killed", "Killed", message)
         else:
-            message, kind = describe_exit(int(proc.status or 0)), "TaskCrashed"
-        return TaskOutcome(proc.spec, failure_manifest(self.ctx, proc.spec, message, kind), logs)
+            status = int(proc.status or 0)
+            failure = failure_manifest(
+                self.ctx, proc.spec, exit_kind(status), "TaskCrashed", describe_exit(status)
+            )
+        return TaskOutcome(proc.spec, failure, logs)
 
     def cancel_all(self) -> list[TaskOutcome]:
         for proc in self._procs.values():

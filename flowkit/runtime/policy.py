@@ -1,20 +1,21 @@
-"""What happens after a task attempt fails: retry it, catch the failure, or fail the run."""
+"""What happens after a task attempt fails: retry it, catch the failure, or fail the run.
+
+The verdict depends on the failure's recorded ``kind`` (see ``FailureKind``), never on the
+text of its message: a task a person stopped (``interrupted``, ``killed``) is neither retried nor
+caught; every other kind is retried while ``@retry`` allows, then caught by ``@catch``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 
-from flowkit.datastore.manifest import TaskManifest
+from flowkit.datastore.manifest import STOPPED_BY_USER, TaskManifest
 from flowkit.decorators.builtin import CaughtException
 from flowkit.errors import FlowRuntimeError
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.splits import elements_of, store_splits
 from flowkit.runtime.task import RunContext
-
-#: Failures the user caused on purpose: never retried.
-_USER_STOPS = ("KeyboardInterrupt", "Killed")
-_USER_SIGNALS = ("signal SIGTERM", "signal SIGINT")
 
 
 @dataclass
@@ -27,9 +28,7 @@ class Decision:
 
 
 def _stopped_by_user(manifest: TaskManifest) -> bool:
-    exc = manifest.exception or {}
-    message = exc.get("message", "")
-    return exc.get("type") in _USER_STOPS or any(s in message for s in _USER_SIGNALS)
+    return manifest.failure is not None and manifest.failure.kind in STOPPED_BY_USER
 
 
 class FailurePolicy:
@@ -65,16 +64,16 @@ class FailurePolicy:
         refs = dict(spec.params)
         if spec.inputs is not None and not node.is_join:
             refs.update(spec.inputs.artifacts)
-        exc = manifest.exception or {}
+        failure = manifest.failure
         caught = CaughtException(
-            exc.get("type", "Exception"),
-            exc.get("message", ""),
-            exc.get("traceback", ""),
+            failure.type if failure else "Exception",
+            failure.message if failure else "",
+            failure.traceback if failure else "",
             manifest.pathspec,
         )
         refs[var] = self.ctx.store.save_artifact(caught, var)
-        extra = dict(manifest.extra, caught=var)
         count = None
+        items_var: str | None = None
         splits = None
         if node.kind == "foreach":
             items_var = str(node.foreach_var)
@@ -88,7 +87,6 @@ class FailurePolicy:
             count = len(items)
             elements = elements_of(items, count, f"step {node.name!r}")
             splits = store_splits(self.ctx.store, elements, items_var)
-            extra["foreach_var"] = items_var
         return dataclasses.replace(
             manifest,
             status="succeeded",
@@ -96,5 +94,6 @@ class FailurePolicy:
             next_steps=list(node.out),
             foreach_count=count,
             foreach_splits=splits,
-            extra=extra,
+            foreach_var=items_var,
+            caught=var,
         )

@@ -19,6 +19,7 @@ rest, the same way for every backend:
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from abc import abstractmethod
@@ -27,6 +28,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowkit.datastore.manifest import FailureKind
 from flowkit.errors import FlowkitError, RunNotFound
 from flowkit.runtime.executor import Executor, TaskOutcome
 from flowkit.runtime.local import failure_manifest
@@ -239,7 +241,9 @@ class RemoteExecutor(Executor):
                 submissions = self.submit(group)
             except SubmitError as exc:
                 for spec in group:
-                    manifest = failure_manifest(self.ctx, spec, exc.format_message(), "SubmitError")
+                    manifest = failure_manifest(
+                        self.ctx, spec, "submit", "SubmitError", exc.format_message()
+                    )
                     self._failed_submits.append(TaskOutcome(spec, manifest))
                 continue
             for sub in submissions:
@@ -405,33 +409,37 @@ class RemoteExecutor(Executor):
             return TaskOutcome(spec, manifest, committed=True)
         except RunNotFound:  # the job ended without committing the task
             pass
-        kind, message = self._why(job)
-        manifest = failure_manifest(self.ctx, spec, message, kind)
-        if job.tail:
+        kind, type_name, message = self._why(job)
+        manifest = failure_manifest(self.ctx, spec, kind, type_name, message)
+        if job.tail and manifest.failure is not None:
             tail = "\n".join(f"  {line}" for line in job.tail)
-            assert manifest.exception is not None
-            manifest.exception["traceback"] = f"{message}\nLast lines of its log:\n{tail}"
+            manifest.failure = dataclasses.replace(
+                manifest.failure, traceback=f"{message}\nLast lines of its log:\n{tail}"
+            )
         return TaskOutcome(spec, manifest, {"stdout": job.capture.log})
 
-    def _why(self, job: _Job) -> tuple[str, str]:
+    def _why(self, job: _Job) -> tuple[FailureKind, str, str]:
+        """The failure kind, its shown name and message of a job that left no manifest."""
         report, sub = job.report, job.sub
         what = f"{self.job_label} {sub.name} ({sub.job_id})"
         if job.stop_reason == "cancel":
-            return "Killed", f"{what} was terminated because the run was interrupted"
+            return "killed", "Killed", f"{what} was terminated because the run was interrupted"
         if job.stop_reason == "unwatched":
-            return "StatusUnavailable", f"{what}: {report.reason}"
+            return "lost", "StatusUnavailable", f"{what}: {report.reason}"
         if job.stop_reason == "timeout" or report.timed_out:
             limit = f"the task timed out after {sub.spec.timeout or 0:g} s (@timeout)"
             if job.stop_reason == "timeout":
-                return "TaskTimeout", f"{limit}; flowkit terminated {what}"
-            return "TaskTimeout", f"{limit}; {self.system_label} stopped {what}: {report.reason}"
+                return "timeout", "TaskTimeout", f"{limit}; flowkit terminated {what}"
+            stopped = f"{self.system_label} stopped {what}: {report.reason}"
+            return "timeout", "TaskTimeout", f"{limit}; {stopped}"
         if report.phase != DONE:
-            return "Killed", f"{what} was still {report.state} when the run stopped"
+            return "killed", "Killed", f"{what} was still {report.state} when the run stopped"
         if report.succeeded:
-            return "TaskCrashed", f"{what} succeeded but the task left no manifest in the datastore"
+            left = "succeeded but the task left no manifest in the datastore"
+            return "crashed", "TaskCrashed", f"{what} {left}"
         code = f" with exit code {report.exit_code}" if report.exit_code is not None else ""
         reason = f": {report.reason}" if report.reason else ""
-        return "TaskCrashed", f"{what} failed{code} before the task reported{reason}"
+        return "crashed", "TaskCrashed", f"{what} failed{code} before the task reported{reason}"
 
     def _say(self, text: str) -> None:
         if self.echo:

@@ -20,7 +20,7 @@ import dataclasses
 import time
 
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.manifest import RunRecord, TaskManifest
+from flowkit.datastore.manifest import LogOrigin, RunRecord, TaskManifest
 from flowkit.errors import CorruptRecord, FlowkitError, RunNotFound, did_you_mean
 from flowkit.graph.model import FlowGraph
 from flowkit.runtime.progress import warn
@@ -223,16 +223,9 @@ class ResumePlan:
 
     def clone(self, spec: TaskSpec, origin: TaskManifest, run_id: str) -> TaskManifest:
         """A manifest for ``spec`` in the new run that points at the origin task's blobs."""
-        extra = dict(origin.extra)
         # Logs are not copied: the clone names where they live (the first task that wrote them).
-        extra.setdefault(
-            "log_origin",
-            {
-                "run_id": origin.run_id,
-                "step": origin.step,
-                "task_id": origin.task_id,
-                "attempt": origin.attempt,
-            },
+        log_origin = origin.log_origin or LogOrigin(
+            origin.run_id, origin.step, origin.task_id, origin.attempt
         )
         now = time.time()
         return dataclasses.replace(
@@ -244,7 +237,7 @@ class ResumePlan:
             started_at=now,
             finished_at=now,
             origin_pathspec=origin.pathspec,
-            extra=extra,
+            log_origin=log_origin,
         )
 
 

@@ -10,13 +10,11 @@ from typing import Any
 
 from flowkit.datastore.codesnap import build_snapshot
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.manifest import ArtifactRef, RunRecord, TaskManifest
+from flowkit.datastore.manifest import ArtifactRef, Failure, RunRecord, TaskManifest
 from flowkit.decorators.base import FlowDecorator, StepDecorator
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.errors import (
-    ArtifactWriteError,
     DatastoreError,
-    DatastoreWriteError,
     FlowkitError,
     RunFailed,
     RunKilled,
@@ -38,9 +36,6 @@ from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
 from flowkit.user_paths import display_path
 
-#: Failures a task reports when the datastore refused its results: they stop the whole run.
-_WRITE_FAILURES = (ArtifactWriteError.__name__, DatastoreWriteError.__name__)
-
 
 class _StorageFailure(Exception):
     """A write the run needs was refused; ``str()`` says what, of which task, and where.
@@ -56,6 +51,10 @@ class _StorageFailure(Exception):
 
 def _reason(exc: BaseException) -> str:
     return exc.message if isinstance(exc, FlowkitError) else str(exc)
+
+
+def _message(failure: Failure | None) -> str:
+    return failure.message if failure is not None else "failed"
 
 
 @dataclass
@@ -451,11 +450,12 @@ class Runner:
                     heapq.heappush(waiting, (due, summary.retries, decision.retry))
                 elif decision.caught is not None:
                     self._write(self.store.write_manifest, decision.caught, "the manifest of task")
-                    var = decision.caught.extra.get("caught")
-                    exc = manifest.exception or {}
+                    var = decision.caught.caught
+                    exc = manifest.failure
+                    what = f"{exc.type}: {exc.message}" if exc else "an error"
                     warn(
-                        f"flowkit: task {manifest.pathspec} failed with {exc.get('type')}: "
-                        f"{exc.get('message')}; @catch stored it in self.{var} and the flow goes on"
+                        f"flowkit: task {manifest.pathspec} failed with {what}; "
+                        f"@catch stored it in self.{var} and the flow goes on"
                     )
                     ready.extend(scheduler.done(decision.caught))
                 else:
@@ -480,14 +480,15 @@ class Runner:
         """Commit a finished task; raise :class:`_StorageFailure` when the datastore refused
         the task's results or its commit, which stops the whole run."""
         manifest = outcome.manifest
-        exc = manifest.exception or {}
-        refused = manifest.status != "succeeded" and exc.get("type") in _WRITE_FAILURES
+        exc = manifest.failure
+        # A failure of kind "storage": the datastore refused the task's results; the run stops.
+        refused = manifest.status != "succeeded" and exc is not None and exc.kind == "storage"
         try:
             self._commit(outcome)
         except (DatastoreError, OSError) as error:
             summary.failed.append(manifest)
             if refused:  # what the task saw is the cause; its commit failing too is no news
-                raise _StorageFailure(f"task {manifest.pathspec}: {exc.get('message')}") from None
+                raise _StorageFailure(f"task {manifest.pathspec}: {_message(exc)}") from None
             raise _StorageFailure(
                 f"could not commit task {manifest.pathspec} (its logs and manifest): "
                 f"{_reason(error)}",
@@ -495,7 +496,7 @@ class Runner:
             ) from None
         if refused:
             summary.failed.append(manifest)
-            raise _StorageFailure(f"task {manifest.pathspec}: {exc.get('message')}")
+            raise _StorageFailure(f"task {manifest.pathspec}: {_message(exc)}")
         return manifest
 
     def _write(self, write: Any, manifest: TaskManifest, what: str) -> None:
@@ -507,8 +508,8 @@ class Runner:
 
     def _failure(self, summary: RunSummary) -> RunFailed:
         first = summary.failed[0]
-        exc = first.exception or {}
-        detail = (exc.get("traceback") or exc.get("message") or "").rstrip()
+        exc = first.failure
+        detail = ((exc.traceback or exc.message) if exc else "").rstrip()
         others = len(summary.failed) - 1
         more = f" ({others} more task(s) failed too)" if others else ""
         counts = f"{summary.ran} tasks ran" + (
@@ -516,6 +517,6 @@ class Runner:
         )
         return RunFailed(
             f"run {self.graph.name}/{summary.run_id} failed ({counts}): task {first.pathspec} "
-            f"raised {exc.get('type', 'an error')}{more}.\n{detail}\n"
+            f"raised {exc.type if exc else 'an error'}{more}.\n{detail}\n"
             f"After fixing the cause, resume with: python {self._flow_path} resume"
         )

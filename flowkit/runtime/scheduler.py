@@ -8,11 +8,10 @@ from collections import deque
 from collections.abc import Iterable
 
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.manifest import ArtifactRef, TaskManifest
-from flowkit.dsl.state import ForeachLevel
+from flowkit.datastore.manifest import ArtifactRef, ForeachFrame, TaskManifest
 from flowkit.errors import CorruptObject
 from flowkit.graph.model import FlowGraph
-from flowkit.runtime.spec import ParentRef, TaskSpec, levels_from_manifest
+from flowkit.runtime.spec import ParentRef, TaskSpec
 from flowkit.runtime.splits import SplitIndex, read_splits
 
 _Key = tuple[str, tuple[tuple[str, int], ...]]
@@ -72,7 +71,7 @@ class FanOut:
         target: str,
         manifest: TaskManifest,
         parent: ParentRef,
-        levels: list[ForeachLevel],
+        levels: list[ForeachFrame],
         elements: SplitIndex | None,
         first_id: int,
         params: dict[str, ArtifactRef],
@@ -85,9 +84,10 @@ class FanOut:
         self._first_id = first_id
         self._params = params
         self._count = int(manifest.foreach_count or 0)
-        self._var = str(manifest.extra.get("foreach_var"))
+        self._var = manifest.foreach_var or ""
         # Recorded before split indexes: children index the collection themselves.
-        self._items = manifest.artifacts.get(self._var) if elements is None else None
+        items = manifest.artifacts.get(self._var) if elements is None else None
+        self._items = items.sha if items is not None else None
         self._next = 0
         self._peeked: TaskSpec | None = None
 
@@ -109,7 +109,7 @@ class FanOut:
 
     def _make(self, i: int) -> TaskSpec:
         element = self._elements[i] if self._elements is not None else None
-        level = ForeachLevel(self._manifest.step, i, self._count, self._var, self._items, element)
+        level = ForeachFrame(self._manifest.step, i, self._count, self._var, element, self._items)
         return TaskSpec(
             self.target,
             str(self._first_id + i),
@@ -186,7 +186,7 @@ class Scheduler:
         self,
         step: str,
         parents: list[ParentRef],
-        levels: list[ForeachLevel],
+        levels: list[ForeachFrame],
         inputs: TaskManifest | None = None,
     ) -> TaskSpec:
         self._last_id += 1
@@ -210,7 +210,7 @@ class Scheduler:
 
         The splits of a foreach come as one :class:`FanOut`, which makes them one by one.
         """
-        levels = levels_from_manifest(manifest)
+        levels = list(manifest.foreach_stack)
         parent = ParentRef.of(manifest)
         specs: list[TaskSpec | FanOut] = []
         for target in manifest.next_steps:
@@ -223,7 +223,7 @@ class Scheduler:
         return specs
 
     def _fan_out(
-        self, target: str, manifest: TaskManifest, parent: ParentRef, levels: list[ForeachLevel]
+        self, target: str, manifest: TaskManifest, parent: ParentRef, levels: list[ForeachFrame]
     ) -> FanOut:
         n = int(manifest.foreach_count or 0)
         elements = None
@@ -240,7 +240,7 @@ class Scheduler:
         return FanOut(target, manifest, parent, levels, elements, first_id, self.params)
 
     def _arrive(
-        self, join: str, manifest: TaskManifest, levels: list[ForeachLevel]
+        self, join: str, manifest: TaskManifest, levels: list[ForeachFrame]
     ) -> list[TaskSpec]:
         node = self.graph[join]
         split = self.graph[str(node.closes)]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from flowkit.datastore.manifest import ArtifactRef, TaskManifest
-from flowkit.dsl.state import ForeachLevel
+from flowkit.datastore.manifest import ArtifactRef, ForeachFrame, TaskManifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +68,7 @@ class TaskSpec:
     task_id: str
     attempt: int
     parents: list[ParentRef]
-    foreach: list[ForeachLevel] = field(default_factory=list)
+    foreach: list[ForeachFrame] = field(default_factory=list)
     params: dict[str, ArtifactRef] = field(default_factory=dict)
     timeout: float | None = None
     inputs: TaskManifest | None = None
@@ -79,39 +77,3 @@ class TaskSpec:
     def parent_pathspecs(self) -> list[str]:
         """Pathspecs of the parent tasks."""
         return [p.pathspec for p in self.parents]
-
-
-def levels_to_json(levels: list[ForeachLevel]) -> list[dict[str, Any]]:
-    """Foreach levels as plain JSON (stored in the manifest's ``extra``)."""
-    out = []
-    for lv in levels:
-        raw: dict[str, Any] = {
-            "step": lv.step,
-            "index": lv.index,
-            "num_splits": lv.num_splits,
-            "var": lv.var,
-        }
-        if lv.element is not None:
-            raw["element"] = lv.element
-        else:  # recorded before the parent fixed each element: the child re-reads the whole
-            raw["items"] = lv.items_ref.sha if lv.items_ref is not None else None
-        out.append(raw)
-    return out
-
-
-def levels_from_manifest(manifest: TaskManifest) -> list[ForeachLevel]:
-    """The foreach levels a task ran in, read back from its manifest."""
-    return levels_from_json(manifest.extra.get("foreach", []))
-
-
-def levels_from_json(levels: list[dict[str, Any]]) -> list[ForeachLevel]:
-    """Parse the output of :func:`levels_to_json`."""
-    out = []
-    for raw in levels:
-        items = raw.get("items")
-        ref = ArtifactRef(sha=items, type="", size=0) if items else None
-        level = ForeachLevel(
-            raw["step"], raw["index"], raw["num_splits"], raw["var"], ref, raw.get("element")
-        )
-        out.append(level)
-    return out

@@ -7,6 +7,7 @@ the logs.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -17,17 +18,23 @@ from pathlib import Path
 from typing import Any
 
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.manifest import ArtifactRef, ForeachFrame, TaskManifest
+from flowkit.datastore.manifest import ArtifactRef, Failure, FailureKind, TaskManifest
 from flowkit.decorators.base import StepDecorator
 from flowkit.decorators.project import ProjectInfo
 from flowkit.dsl.current import current
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.dsl.inputs import Inputs
 from flowkit.dsl.state import TaskState, Transition
-from flowkit.errors import FlowkitError, FlowRuntimeError, RunNotFound
+from flowkit.errors import (
+    DatastoreWriteError,
+    FlowkitError,
+    FlowRuntimeError,
+    RunNotFound,
+    UnpicklableArtifact,
+)
 from flowkit.graph.model import FlowGraph
 from flowkit.own_code import is_own_file
-from flowkit.runtime.spec import ParentRef, TaskSpec, levels_from_manifest, levels_to_json
+from flowkit.runtime.spec import ParentRef, TaskSpec
 from flowkit.runtime.splits import elements_of, store_splits
 
 # A join on S3 reads every parent's manifest: enough requests in flight to hide the latency.
@@ -144,7 +151,7 @@ def _build_flow(ctx: RunContext, spec: TaskSpec) -> tuple[FlowSpec, Inputs | Non
             branch_refs,
             load,
             params,
-            levels_from_manifest(parent),
+            list(parent.foreach_stack),
             read_only=True,
         )
         views.append(_make_view(ctx, view_state))
@@ -202,7 +209,7 @@ def _user_traceback(exc: BaseException) -> str:
 
 
 def new_manifest(
-    ctx: RunContext, spec: TaskSpec, started: float, exception: dict[str, str] | None = None
+    ctx: RunContext, spec: TaskSpec, started: float, failure: Failure | None = None
 ) -> TaskManifest:
     """A failed manifest for ``spec``, to be completed (or kept as is when the task dies)."""
     return TaskManifest(
@@ -215,10 +222,9 @@ def new_manifest(
         started_at=started,
         finished_at=started,
         artifacts={},
-        foreach_stack=[ForeachFrame(lv.step, lv.index, lv.num_splits) for lv in spec.foreach],
+        foreach_stack=list(spec.foreach),
         parents=spec.parent_pathspecs,
-        exception=exception,
-        extra={"foreach": levels_to_json(spec.foreach)},
+        failure=failure,
     )
 
 
@@ -245,10 +251,10 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
     manifest = new_manifest(ctx, spec, started)
     decorators = ctx.decorators.get(spec.step, [])
     if decorators:
-        manifest.extra["decorators"] = [d.spec() for d in decorators]
+        manifest.decorators = [d.spec() for d in decorators]
         for deco in decorators:
             if deco.name == "resources":
-                manifest.extra["resources"] = dict(deco.attributes)
+                manifest.resources = dict(deco.attributes)
     for deco in decorators:
         os.environ.update(deco.task_environment())  # this process runs only this task
     try:
@@ -261,17 +267,18 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
             manifest.next_steps = list(state.transition.targets)
             manifest.foreach_count = state.transition.num_splits
             if state.transition.foreach:
-                manifest.extra["foreach_var"] = state.transition.foreach
+                manifest.foreach_var = state.transition.foreach
                 manifest.foreach_splits = _fix_splits(ctx, flow, spec.step, state.transition)
         manifest.status = "succeeded"
     except FlowkitError as exc:
-        manifest.exception = _describe(exc, exc.format_message())
+        manifest.failure = _describe(exc, exc.format_message())
         print(f"flowkit: {exc.format_message()}", file=sys.stderr)
     except BaseException as exc:  # the user's code may raise anything, even SystemExit
         text = _user_traceback(exc)
-        manifest.exception = _describe(exc, text)
+        manifest.failure = _describe(exc, text)
         sys.stderr.write(text)
     finally:
+        _record_plugin_data(manifest, decorators)
         manifest.finished_at = time.time()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -302,8 +309,36 @@ def _call_step(
         deco.task_post_step(flow)
 
 
-def _describe(exc: BaseException, text: str) -> dict[str, str]:
-    return {"type": type(exc).__name__, "message": _safe_str(exc), "traceback": text}
+def _record_plugin_data(manifest: TaskManifest, decorators: list[StepDecorator]) -> None:
+    """Keep what each decorator asks to record, under its own name, if it is JSON."""
+    for deco in decorators:
+        try:
+            data = deco.task_record()
+            if data:
+                json.dumps(data)
+        except Exception as exc:  # a plugin's bug must not lose the task's own result
+            why = f"@{deco.name}: task_record() failed or returned data that is not JSON: {exc}"
+            print(f"flowkit: {why}; nothing of it is recorded", file=sys.stderr)
+            continue
+        if data:
+            manifest.plugin_data[deco.name] = dict(data)
+
+
+def _describe(exc: BaseException, text: str) -> Failure:
+    return Failure(failure_kind(exc), type(exc).__name__, _safe_str(exc), text)
+
+
+def failure_kind(exc: BaseException) -> FailureKind:
+    """The kind of failure an exception raised inside a task is."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, DatastoreWriteError):
+        return "storage"
+    if isinstance(exc, UnpicklableArtifact):
+        return "unpicklable"
+    if isinstance(exc, FlowkitError):
+        return "flow"
+    return "exception"
 
 
 def _safe_str(exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 from flowkit.extend import StepDecorator, step_decorator
@@ -57,6 +58,13 @@ class BatchDecorator(StepDecorator):
 
     def executor_name(self) -> str:
         return "batch"
+
+    def task_record(self) -> dict[str, Any]:
+        """The Batch job that ran the task, kept in its manifest as ``plugin_data["batch"]``."""
+        job_id = os.environ.get("AWS_BATCH_JOB_ID")
+        if not job_id:  # not inside a Batch job (e.g. a local ``step`` command)
+            return {}
+        return {"job_id": job_id, "job_attempt": os.environ.get("AWS_BATCH_JOB_ATTEMPT", "")}
 
 
 batch = step_decorator(BatchDecorator)

@@ -26,6 +26,9 @@ def test_batch_step_between_local_steps(batch_flow):
     assert b"training on" in store.read_log("1", "train", "2", 0, "stdout")
     [job] = batch_flow.jobs("OneBatchStepFlow-1-train-2-a0")
     assert end_artifact(store, "1", "job_id") == job["jobId"]
+    # the plugin records its job in its own namespace of the task's manifest
+    assert train.plugin_data["batch"]["job_id"] == job["jobId"]
+    assert "batch" not in store.read_manifest("1", "start", "1").plugin_data
     assert end_artifact(store, "1", "total") == 6
     # start and end ran here, not as jobs.
     assert end_artifact(store, "1", "job_key") == "job-role-key"

@@ -35,7 +35,8 @@ def test_batch_job_that_dies_reports_its_exit(batch_flow):
     assert "Essential container in task exited" in result.stderr
     assert "Last lines of its log:\n" in result.stderr and "  about to vanish" in result.stderr
     manifest = batch_flow.store("FailingBatchFlow").read_manifest("1", "work", "3")
-    assert manifest.status == "failed" and manifest.exception["type"] == "TaskCrashed"
+    assert manifest.status == "failed" and manifest.failure.type == "TaskCrashed"
+    assert manifest.failure.kind == "crashed"
 
 
 def test_batch_retry_and_timeouts(batch_flow):
@@ -89,7 +90,7 @@ def test_batch_ctrl_c_terminates_every_job(batch_flow):
         assert job["statusReason"] == "the flowkit run was interrupted"
     store = batch_flow.store("SleepyBatchFlow")
     assert store.run_record("1").status == "killed"
-    assert store.read_manifest("1", "nap", "2").exception["type"] == "Killed"
+    assert store.read_manifest("1", "nap", "2").failure.kind == "killed"
 
 
 def test_batch_gives_up_when_job_states_cannot_be_read(batch_flow):
@@ -107,5 +108,5 @@ def test_batch_gives_up_when_job_states_cannot_be_read(batch_flow):
     assert "task StatusOutageFlow/1/start/1 raised StatusUnavailable" in result.stderr
     store = batch_flow.store("StatusOutageFlow")
     manifest = store.read_manifest("1", "start", "1")
-    assert manifest.status == "failed" and manifest.exception["type"] == "StatusUnavailable"
+    assert manifest.status == "failed" and manifest.failure.kind == "lost"
     assert store.run_record("1").status == "failed"

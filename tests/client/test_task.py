@@ -10,7 +10,7 @@ import pytest
 from flowtests import Shape
 
 from flowkit import Run, Step, Task
-from flowkit.datastore import ByteStorage, FlowDatastore
+from flowkit.datastore import ByteStorage, FlowDatastore, LogOrigin
 from flowkit.errors import PathspecError, RunNotFound
 
 
@@ -68,7 +68,7 @@ def test_failed_task_keeps_its_exception_and_logs(recorded: Path) -> None:
     [failed] = [t for t in Run("CrashFlow/1")["work"] if not t.successful]
     assert failed.status == "failed" and failed.index == 2
     exc = failed.exception
-    assert (exc.type, exc.message) == ("ValueError", "bad value 42")
+    assert (exc.type, exc.message, exc.kind) == ("ValueError", "bad value 42", "exception")
     assert "crashes.py" in exc.traceback and str(exc) == exc.traceback
     assert "ValueError: bad value 42" in failed.stderr
     assert "Traceback" in failed.stderr
@@ -102,15 +102,7 @@ def _clone_into_new_run(root: Path, origin: Task) -> str:
         run_id=run_id,
         task_id="42",
         origin_pathspec=manifest.pathspec,
-        extra={
-            **manifest.extra,
-            "log_origin": {
-                "run_id": manifest.run_id,
-                "step": manifest.step,
-                "task_id": manifest.task_id,
-                "attempt": manifest.attempt,
-            },
-        },
+        log_origin=LogOrigin(manifest.run_id, manifest.step, manifest.task_id, manifest.attempt),
     )
     store.write_manifest(clone)
     return run_id

@@ -16,7 +16,14 @@ from typing import Any
 import fsspec
 import pytest
 
-from flowkit.datastore import ArtifactRef, ByteStorage, ForeachFrame, RunRecord, TaskManifest
+from flowkit.datastore import (
+    ArtifactRef,
+    ByteStorage,
+    Failure,
+    ForeachFrame,
+    RunRecord,
+    TaskManifest,
+)
 
 RootFactory = Callable[[pytest.FixtureRequest, Path], Iterator[str]]
 
@@ -100,10 +107,10 @@ def _make_manifest(**changes: Any) -> TaskManifest:
         parents=["HelloFlow/3/start/1"],
         next_steps=["join"],
         foreach_count=None,
-        exception={"type": "ValueError", "message": "bad", "traceback": "Traceback ..."},
+        failure=Failure(kind="exception", type="ValueError", message="bad", traceback="Tb ..."),
         logs={"stdout": 12},
         origin_pathspec="HelloFlow/2/train/7",
-        extra={"plugin": {"k": [1, 2]}},
+        plugin_data={"plugin": {"k": [1, 2]}},
     )
     values.update(changes)
     return TaskManifest(**values)

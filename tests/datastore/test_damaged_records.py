@@ -38,7 +38,9 @@ def _with(data: bytes, path: list[Any], value: Any) -> bytes:
         (["parents"], "HelloFlow/3/start/1", "parents must be a list"),
         (["status"], "maybe", "status must be one of"),
         (["logs", "stdout"], "12", "logs['stdout'] must be a whole number"),
-        (["exception"], "boom", "exception must be a JSON object"),
+        (["failure"], "boom", "failure must be a JSON object"),
+        (["failure", "kind"], 3, "failure.kind must be a string"),
+        (["plugin_data", "batch"], [1], "plugin_data['batch'] must be a JSON object"),
         (["step"], 3, "step must be a string"),
     ],
 )

@@ -95,11 +95,13 @@ def test_manifest_round_trip_and_highest_attempt(
     flow: FlowDatastore, make_manifest: MakeManifest
 ) -> None:
     for attempt in (0, 2, 1):
-        flow.write_manifest(make_manifest(run_id="1", attempt=attempt, extra={"a": attempt}))
+        flow.write_manifest(
+            make_manifest(run_id="1", attempt=attempt, plugin_data={"p": {"a": attempt}})
+        )
     assert flow.attempts("1", "train", "7") == [0, 1, 2]
     assert flow.read_manifest("1", "train", "7").attempt == 2
     assert flow.read_manifest("1", "train", "7", attempt=0) == make_manifest(
-        run_id="1", attempt=0, extra={"a": 0}
+        run_id="1", attempt=0, plugin_data={"p": {"a": 0}}
     )
     with pytest.raises(RunNotFound):
         flow.read_manifest("1", "train", "7", attempt=5)

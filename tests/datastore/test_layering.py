@@ -19,16 +19,18 @@ ALLOWED = {
     "s3_requests": set(),
     "storage": {"backend"},
     "content": {"storage"},
-    "serialize": set(),
     "format": set(),
-    "manifest": {"format"},
+    "failure": set(),
+    "legacy": set(),
+    "serialize": {"format"},
+    "manifest": {"failure", "format", "legacy"},
     "runs": {"storage", "manifest", "format"},
     "tags": {"storage"},
     "environment": {"storage", "content", "format"},
     "flowstore": {"storage", "content", "serialize", "manifest", "tags", "runs", "environment"},
     "ignore": set(),
     "codesnap": {"ignore"},
-    "verify": {"flowstore", "manifest"},
+    "verify": {"flowstore", "manifest", "format"},
 }
 FORBIDDEN_PACKAGES = ("flowkit.dsl", "flowkit.graph", "flowkit.runtime", "flowkit.cli")
 

@@ -32,11 +32,11 @@ def test_json_is_compact_and_sorted(make_manifest: MakeManifest) -> None:
 
 def test_defaults_and_unknown_keys(make_manifest: MakeManifest) -> None:
     raw = json.loads(make_manifest().to_json())
-    for optional in ("artifacts", "foreach_stack", "logs", "extra", "exception"):
+    for optional in ("artifacts", "foreach_stack", "logs", "plugin_data", "failure"):
         del raw[optional]
     raw["added_by_a_newer_version"] = True
     loaded = TaskManifest.from_json(json.dumps(raw).encode())
-    assert loaded.artifacts == {} and loaded.logs == {} and loaded.exception is None
+    assert loaded.artifacts == {} and loaded.logs == {} and loaded.failure is None
 
 
 @pytest.mark.parametrize(

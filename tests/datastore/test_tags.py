@@ -7,7 +7,14 @@ from collections.abc import Callable
 
 import pytest
 
-from flowkit.datastore import ByteStorage, FlowDatastore, RunRecord, TaskManifest, flow_names
+from flowkit.datastore import (
+    ByteStorage,
+    FlowDatastore,
+    LogOrigin,
+    RunRecord,
+    TaskManifest,
+    flow_names,
+)
 from flowkit.datastore.tags import check_tags
 from flowkit.errors import CorruptObject, RunNotFound, TagError
 
@@ -99,13 +106,13 @@ def test_a_cloned_task_reads_the_logs_of_its_origin(
     flow: FlowDatastore, make_manifest: MakeManifest
 ) -> None:
     flow.write_log("2", "train", "7", 1, "stdout", b"from the origin\n")
-    origin = make_manifest(run_id="2", task_id="7", attempt=1, extra={})
+    origin = make_manifest(run_id="2", task_id="7", attempt=1)
     clone = make_manifest(
         run_id="3",
         task_id="9",
         attempt=0,
         origin_pathspec=origin.pathspec,
-        extra={"log_origin": {"run_id": "2", "step": "train", "task_id": "7", "attempt": 1}},
+        log_origin=LogOrigin(run_id="2", step="train", task_id="7", attempt=1),
     )
     assert flow.read_task_log(origin, "stdout") == b"from the origin\n"
     assert flow.read_task_log(clone, "stdout") == b"from the origin\n"

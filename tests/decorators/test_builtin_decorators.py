@@ -58,8 +58,8 @@ def test_timeout_retry_and_catch_combined(run_flow):
     slow = _task(store, "1", "slow")
     assert store.attempts("1", "slow", slow) == [0, 1]
     final = store.read_manifest("1", "slow", slow)
-    assert final.status == "succeeded" and final.extra["caught"] == "slow_error"
-    assert "timed out" in final.exception["message"]
+    assert final.status == "succeeded" and final.caught == "slow_error"
+    assert "timed out" in final.failure.message and final.failure.kind == "timeout"
 
 
 def test_timeout_kills_code_stuck_in_c(run_flow):
@@ -106,7 +106,7 @@ def test_resources_recorded_and_environment_set(run_flow):
     for run_id in ("1", "2"):
         assert end_artifact(store, run_id, "summary")["greeting"] == "hi"
         manifest = store.read_manifest(run_id, "configured", _task(store, run_id, "configured"))
-        assert manifest.extra["resources"] == {"cpu": 1, "memory": 100, "gpu": 0}
+        assert manifest.resources == {"cpu": 1, "memory": 100, "gpu": 0}
 
 
 def test_resources_beyond_this_machine_warn(run_flow, tmp_path):
@@ -140,7 +140,7 @@ def test_with_applies_a_decorator_to_every_step(run_flow):
     store = run_flow.store("LinearFlow")
     assert store.attempts("2", "c", _task(store, "2", "c")) == [0, 1]
     manifest = store.read_manifest("2", "start", _task(store, "2", "start"))
-    assert manifest.extra["decorators"] == ["retry:times=1,minutes_between_retries=0"]
+    assert manifest.decorators == ["retry:times=1,minutes_between_retries=0"]
 
 
 def test_with_before_the_command_is_merged_with_the_commands_own(run_flow):
@@ -155,7 +155,7 @@ def test_with_before_the_command_is_merged_with_the_commands_own(run_flow):
     store = run_flow.store("LinearFlow")
     assert store.attempts("1", "c", _task(store, "1", "c")) == [0, 1]
     manifest = store.read_manifest("1", "start", _task(store, "1", "start"))
-    assert manifest.extra["decorators"] == [retry, "environment:vars=GREETING"]  # values hidden
+    assert manifest.decorators == [retry, "environment:vars=GREETING"]  # values hidden
     unknown = run_flow(linear, "--with", "retyr", "check")
     assert unknown.returncode == 2
     assert 'Did you mean "retry"?' in unknown.stderr

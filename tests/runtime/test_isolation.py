@@ -48,7 +48,7 @@ def test_user_traceback_shows_user_code_not_flowkit(run_flow):
     assert f'File "{PACKAGE_DIR}{os.sep}' not in result.stderr
     store = run_flow.store("CrashFlow")
     failed = next(m for m in store.manifests("1") if m.status == "failed")
-    assert failed.exception["type"] == "ValueError"
+    assert failed.failure.type == "ValueError" and failed.failure.kind == "exception"
     log = store.read_log("1", "work", failed.task_id, 0, "stderr").decode()
     assert "ValueError: bad value 42" in log
 
@@ -106,5 +106,5 @@ def test_exception_whose_str_raises_keeps_its_type(run_flow):
     assert "TaskCrashed" not in result.stderr
     assert f'File "{PACKAGE_DIR}{os.sep}' not in result.stderr
     failed = run_flow.store("BadStrFlow").manifests("1")[0]
-    assert failed.exception["type"] == "UnprintableError"
-    assert failed.exception["message"].startswith("<exception str() failed")
+    assert failed.failure.type == "UnprintableError"
+    assert failed.failure.message.startswith("<exception str() failed")

@@ -87,7 +87,7 @@ def test_resume_chain_and_origin_run_id(run_flow, trace):
     left = next(m for m in store.manifests("3") if m.step == "left")
     assert left.origin_pathspec.startswith(f"{shape.flow}/2/")
     # logs of a clone of a clone still point at the task that wrote them
-    assert left.extra["log_origin"]["run_id"] == "1"
+    assert left.log_origin is not None and left.log_origin.run_id == "1"
     # an explicit origin: resume run 1 again
     fourth = run_flow(shape.file, "resume", "--origin-run-id", "1")
     assert fourth.returncode == 0, fourth.output
