@@ -59,7 +59,7 @@ class GoldenFlow(FlowSpec):
     @step
     def work(self):
         print(f"work: {self.input}")
-        if self.input == "b" and os.environ.get("GOLDEN_FAIL"):
+        if self.input == "c" and os.environ.get("GOLDEN_FAIL"):
             raise ValueError("golden failure on purpose")
         self.upper = self.input.upper()
         self.next(self.gather)

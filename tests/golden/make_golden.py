@@ -7,7 +7,7 @@ Usage (from the repository root, with the flowkit to record importable)::
 What it writes, with ``flow.py`` of this folder (``GoldenFlow``: linear, branch and foreach
 steps, artifacts of several types, printed logs):
 
-1. run 1, tagged ``golden``: a split of ``work`` fails, so the run fails and is resumable;
+1. run 1, tagged ``golden``: the last split of ``work`` fails, so the run fails and is resumable;
 2. run 2: ``resume`` of run 1, which succeeds (its early tasks are clones of run 1's);
 3. the tag ``reviewed`` added to run 2 afterwards (a tag change recorded after the run);
 4. ``v1/golden.json``: what the test may rely on (run ids, tags, expected values), so the
@@ -76,7 +76,10 @@ def make(out: Path = OUT) -> Path:
     code.mkdir(parents=True)
     shutil.copy(HERE / "flow.py", code / "flow.py")
     try:
-        _run(["flow.py", "run", "--tag", "golden"], code, _env(root, GOLDEN_FAIL="1"), False)
+        # one worker: the splits run in order, so the last one fails after the others succeeded
+        # and every regeneration records the same tasks
+        first = ["flow.py", "run", "--tag", "golden", "--max-workers", "1"]
+        _run(first, code, _env(root, GOLDEN_FAIL="1"), False)
         _run(["flow.py", "resume", "--origin-run-id", "1"], code, _env(root), True)
         cli = ["-c", "from flowkit.cli.main import main; main()"]
         _run([*cli, "tag", "add", f"{FLOW}/2", "reviewed"], code, _env(root), True)
@@ -91,7 +94,7 @@ def make(out: Path = OUT) -> Path:
         "failed_run": "1",
         "resumed_run": "2",
         "failed_step": "work",
-        "failed_input": "b",
+        "failed_input": "c",
         "failure": {"kind": "exception", "type": "ValueError"},
         "tags": {"1": ["golden"], "2": ["reviewed"]},
         "steps": ["start", "left", "right", "join", "fan", "work", "gather", "end"],
