@@ -4,8 +4,10 @@ The script starts SeaweedFS (or moto) on 127.0.0.1 with the test suite's helpers
 ``python flows/fk_foreach.py run`` alternately against a fresh temporary folder and a fresh
 prefix of the server, ``--repeat`` times, so that a noisy neighbour slows both alike; it prints
 the medians, the ratio of the medians and the median of the per-repeat ratios, and stops the
-server. Metaflow's ``flows/mf_foreach.py`` is measured the same way beside it when Metaflow is
-installed (at ``--metaflow-width``: its S3 tasks take seconds each). Nothing leaves 127.0.0.1.
+server. It also prints the CPU time each run cost (the flow's processes, and the server's),
+which a busy machine inflates far less than wall times. Metaflow's ``flows/mf_foreach.py`` is
+measured the same way beside it when Metaflow is installed (at ``--metaflow-width``: its S3
+tasks take seconds each). Nothing leaves 127.0.0.1.
 
     python benchmarks/bench_s3_foreach.py                    # w=500, SeaweedFS, 3 repeats
     python benchmarks/bench_s3_foreach.py --repeat 5 --max-workers 4 --json out.json
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -27,7 +30,7 @@ import uuid
 from pathlib import Path
 
 from bench_s3 import FLOWS, Flowkit, Framework, Metaflow, _run, _say
-from s3servers import STARTERS, ServerUnavailable
+from s3servers import STARTERS, S3Server, ServerUnavailable
 
 TARGET_RATIO = 4.0
 
@@ -50,24 +53,51 @@ def _command(fw: Framework, width: int, max_workers: int | None) -> list[str]:
     return cmd
 
 
+def _server_cpu(server: S3Server) -> float:
+    """CPU seconds the server process has used so far (0 when it cannot be read)."""
+    if server.process is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{server.process.pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _timed(
+    cmd: list[str], env: dict[str, str], fw: Framework, timeout: float
+) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds of the run's processes, and of the server meanwhile."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = _server_cpu(fw.server)
+    wall, _ = _run(cmd, env, fw.scratch, timeout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, _server_cpu(fw.server) - server_before
+
+
 def measure(fw: Framework, width: int, args: argparse.Namespace) -> dict[str, list[float]]:
-    """Wall times of ``args.repeat`` local and S3 runs, alternated."""
-    samples: dict[str, list[float]] = {"local": [], "s3": []}
+    """Wall and CPU times of ``args.repeat`` local and S3 runs, alternated."""
+    samples: dict[str, list[float]] = {k: [] for k in ("local", "s3", "local_cpu", "s3_cpu")}
+    samples["server_cpu"] = []
     cmd = _command(fw, width, args.max_workers)
     for repeat in range(args.repeat):
         folder = fw.scratch / f"local-{fw.name}-{uuid.uuid4().hex[:8]}"
         root = fw.root()
         try:
-            local, _ = _run(cmd, _local_env(fw, folder), fw.scratch, args.timeout)
-            remote, _ = _run(cmd, fw.env(root), fw.scratch, args.timeout)
+            local, local_cpu, _ = _timed(cmd, _local_env(fw, folder), fw, args.timeout)
+            remote, remote_cpu, server_cpu = _timed(cmd, fw.env(root), fw, args.timeout)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
             fw.server.clear(root.split("/", 3)[3])
-        samples["local"].append(local)
-        samples["s3"].append(remote)
+        for key, value in zip(
+            samples, (local, remote, local_cpu, remote_cpu, server_cpu), strict=True
+        ):
+            samples[key].append(value)
         _say(
             f"  {fw.name} w={width} #{repeat + 1}: local {local:.2f} s, {fw.server.name} "
-            f"{remote:.2f} s ({remote / local:.1f}x)"
+            f"{remote:.2f} s ({remote / local:.1f}x); CPU {local_cpu:.1f} s vs {remote_cpu:.1f} s "
+            f"+ {server_cpu:.1f} s in the server"
         )
     return samples
 
@@ -79,8 +109,11 @@ def report(rows: dict[str, tuple[int, dict[str, list[float]]]], args: argparse.N
         f"(medians of {args.repeat}, {os.cpu_count()} cores, "
         f"--max-workers {args.max_workers or 'default'})\n"
     )
-    print("| framework | width | local folder | S3 | S3 / local | median of ratios |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| framework | width | local folder | S3 | S3 / local | median of ratios "
+        "| CPU local | CPU S3 (+ server) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     flowkit_ratio = float("nan")
     for name, (width, samples) in rows.items():
         local, remote = (statistics.median(samples[k]) for k in ("local", "s3"))
@@ -88,9 +121,11 @@ def report(rows: dict[str, tuple[int, dict[str, list[float]]]], args: argparse.N
         ratio = remote / local
         if name == "flowkit":
             flowkit_ratio = ratio
+        cpu = {k: statistics.median(samples[k]) for k in ("local_cpu", "s3_cpu", "server_cpu")}
         print(
             f"| {name} | {width} | {local:.2f} s | {remote:.2f} s | {ratio:.1f}x | "
-            f"{statistics.median(ratios):.1f}x |"
+            f"{statistics.median(ratios):.1f}x | {cpu['local_cpu']:.1f} s | "
+            f"{cpu['s3_cpu']:.1f} s (+ {cpu['server_cpu']:.1f} s) |"
         )
     print(f"\ntarget: S3 <= {TARGET_RATIO:g}x local for flowkit: ", end="")
     print("met" if flowkit_ratio <= TARGET_RATIO else "missed")
