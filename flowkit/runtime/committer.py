@@ -267,6 +267,7 @@ def _serve(store: FlowDatastore, sock: socket.socket, threads: int) -> None:  # 
             import ctypes
 
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        store.storage.fs  # noqa: B018 - this process's client, made once before the threads race
         lock = threading.Lock()
 
         def commit(key: int, manifest: TaskManifest, logs: dict[str, bytes]) -> None:
@@ -317,5 +318,10 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes:
 
 
 def open_committer(store: FlowDatastore) -> Committer:
-    """The committer for ``store``: in-thread on a local folder, a commit process otherwise."""
-    return Committer(store) if store.storage.is_local else CommitProcess(store)
+    """The committer for ``store``: a commit process for network stores, else the runner itself.
+
+    A local folder needs no help, and a ``memory://`` store lives in the runner's process only.
+    """
+    if store.storage.is_local or store.storage.root.startswith("memory://"):
+        return Committer(store)
+    return CommitProcess(store)
