@@ -2,8 +2,9 @@
 
 Checked through ``python flow.py run`` against the real servers: every task's logs and manifest
 are stored, resume clones through the same path, a refused commit stops the run with the named
-error and records it as failed, and a task never starts before its parent's manifest is stored
-(the parent's commit is held back by a proxy, and the children read the manifest themselves).
+error and records it as failed, a task never starts before its parent's manifest is stored (the
+parent's commit is held back by a proxy, and the children read the manifest themselves), and
+Ctrl-C commits the stopped tasks and leaves no process behind.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flowtests import FlowRunner
+from flowtests import FLOWS, FlowRunner
 from s3servers import FlakyProxy, S3Server
 
 from flowkit.datastore import ByteStorage, FlowDatastore
@@ -26,6 +27,7 @@ from flowkit.runtime.committer import CommitProcess
 from flowkit.settings import Settings
 
 FLOW = Path(__file__).parent / "flows" / "commits.py"
+SLEEPER = FLOWS / "failing" / "sleeper.py"
 WIDTH = 24
 
 
@@ -50,9 +52,9 @@ class Datastore:
         if endpoint:
             self.run.env["AWS_ENDPOINT_URL"] = endpoint
 
-    def store(self) -> FlowDatastore:
+    def store(self, flow: str = "CommitFlow") -> FlowDatastore:
         settings = Settings(s3_endpoint_url=self.server.endpoint, aws_region="us-east-1")
-        return FlowDatastore(ByteStorage(self.root, settings), "CommitFlow")
+        return FlowDatastore(ByteStorage(self.root, settings), flow)
 
 
 @pytest.fixture
@@ -200,3 +202,31 @@ def test_the_commit_process_reports_every_commit_and_its_own_death(
     finally:
         committer.close()
         moto_s3.clear(prefix)
+
+
+def test_ctrl_c_on_s3_records_the_run_killed_and_leaves_no_process(
+    on_seaweedfs: Datastore,
+) -> None:
+    store = on_seaweedfs.store("SleepFlow")
+    proc = on_seaweedfs.run.popen(SLEEPER, "run")
+    pids: list[int] = []
+    deadline = time.monotonic() + 60
+    while len(pids) < 2 and time.monotonic() < deadline:  # both sleeping tasks have started
+        line = proc.stdout.readline()
+        if " pid " in line:
+            pids.append(int(line.split()[-1]))
+    assert len(pids) == 2, "the tasks did not start"
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert len(children) == 3  # the two tasks and the commit process
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted (SIGINT)" in err and "Traceback" not in err
+    assert "2 running task(s) were stopped" in err
+    for pid in map(int, children):  # the commit process ended with the runner, as did the tasks
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    record = store.run_record("1")
+    assert record.status == "killed"
+    # The stopped tasks were committed (as failed) through the commit process.
+    assert {store.read_manifest("1", s, store.tasks("1", s)[0]).status for s in "ab"} == {"failed"}
