@@ -383,7 +383,8 @@ class FlakyProxy:
     trigger read timeouts); ``cut(n)`` sends half of the next ``n`` bodies and hangs up;
     ``drop(n)`` forwards the next ``n`` requests but hangs up without answering. Every other
     request is forwarded unchanged, so signatures still verify. ``requests`` and
-    ``injected`` count what passed and what was faked.
+    ``injected`` count what passed and what was faked. ``fail`` and ``delay`` take a ``match``:
+    then only requests whose ``"METHOD /path"`` contains it get the fault.
     """
 
     def __init__(self, target: str) -> None:
@@ -393,7 +394,7 @@ class FlakyProxy:
         from urllib.parse import urlsplit
 
         self._lock = threading.Lock()
-        self._faults: list[tuple[str, float, int, str]] = []
+        self._faults: list[tuple[str, float, int, str, str]] = []
         self.requests = 0
         self.injected = 0
         self.log: list[str] = []
@@ -411,7 +412,7 @@ class FlakyProxy:
                 body = self.rfile.read(length) if length else b""
                 fault = proxy._next_fault(f"{self.command} {self.path}")
                 if fault and fault[0] == "fail":
-                    _, _, status, code = fault
+                    _, _, status, code, _ = fault
                     payload = (
                         f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
                         f"<Message>injected by the test</Message></Error>"
@@ -466,34 +467,42 @@ class FlakyProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def fail(self, count: int, status: int = 503, code: str = "ServiceUnavailable") -> None:
-        """Answer the next ``count`` requests with this S3 error."""
+    def fail(
+        self, count: int, status: int = 503, code: str = "ServiceUnavailable", match: str = ""
+    ) -> None:
+        """Answer the next ``count`` requests (containing ``match``) with this S3 error."""
         with self._lock:
-            self._faults += [("fail", 0.0, status, code)] * count
+            self._faults += [("fail", 0.0, status, code, match)] * count
 
-    def delay(self, count: int, seconds: float) -> None:
-        """Hold the next ``count`` requests for ``seconds`` before forwarding them."""
+    def delay(self, count: int, seconds: float, match: str = "") -> None:
+        """Hold the next ``count`` requests (containing ``match``) for ``seconds``."""
         with self._lock:
-            self._faults += [("delay", seconds, 0, "")] * count
+            self._faults += [("delay", seconds, 0, "", match)] * count
 
     def drop(self, count: int) -> None:
         """Forward the next ``count`` requests but hang up instead of answering."""
         with self._lock:
-            self._faults += [("drop", 0.0, 0, "")] * count
+            self._faults += [("drop", 0.0, 0, "", "")] * count
 
     def cut(self, count: int) -> None:
         """Send only half the body of the next ``count`` answers, then drop the connection."""
         with self._lock:
-            self._faults += [("cut", 0.0, 0, "")] * count
+            self._faults += [("cut", 0.0, 0, "", "")] * count
 
-    def _next_fault(self, request: str) -> tuple[str, float, int, str] | None:
+    def clear(self) -> None:
+        """Forget the faults not injected yet: every request is forwarded from now on."""
+        with self._lock:
+            self._faults.clear()
+
+    def _next_fault(self, request: str) -> tuple[str, float, int, str, str] | None:
         with self._lock:
             self.requests += 1
             self.log.append(request)
-            if not self._faults:
-                return None
-            self.injected += 1
-            return self._faults.pop(0)
+            for i, fault in enumerate(self._faults):
+                if fault[4] in request:
+                    self.injected += 1
+                    return self._faults.pop(i)
+            return None
 
     def close(self) -> None:
         """Stop serving."""

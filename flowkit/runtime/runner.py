@@ -22,7 +22,7 @@ from flowkit.errors import (
 )
 from flowkit.graph.model import FlowGraph
 from flowkit.registry import registry
-from flowkit.runtime.commit import commit_task
+from flowkit.runtime.committer import Commit, Committer, open_committer
 from flowkit.runtime.executor import TaskOutcome
 from flowkit.runtime.heartbeat import Heartbeat
 from flowkit.runtime.interrupts import Interrupted, RunSignals, signal_name
@@ -35,6 +35,9 @@ from flowkit.runtime.scheduler import ReadyQueue, Scheduler
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
 from flowkit.user_paths import display_path
+
+#: While commits are in flight, how often the loop looks for ended ones between task exits.
+_COMMIT_POLL_S = 0.005
 
 
 class _StorageFailure(Exception):
@@ -237,8 +240,11 @@ class Runner:
         summary = RunSummary(run_id)
         heartbeat = Heartbeat(self.store, run_id, self.heartbeat_interval, self.heartbeat_expiry)
         executor: ExecutorPool | None = None
+        committer: Committer | None = None
         try:  # from here on, whatever happens is recorded in the run's end record
             heartbeat.beat()
+            # Before any task is forked (see flowkit.runtime.committer for why).
+            committer = open_committer(self.store)
             root = self.store.storage.root.removeprefix("file://")
             origin = f", resuming {plan.origin.pathspec}" if plan else ""
             say(f"Run {self.graph.name}/{run_id} started{origin} (datastore: {root})")
@@ -274,6 +280,7 @@ class Runner:
                     )
             self._loop(
                 executor,
+                committer,
                 scheduler,
                 ReadyQueue(scheduler.start()),
                 summary,
@@ -292,7 +299,7 @@ class Runner:
         except (Interrupted, KeyboardInterrupt) as exc:
             signals.stopping()
             number = exc.signal_number if isinstance(exc, Interrupted) else 2
-            stopped = self._stop(executor)
+            stopped = self._stop(executor, committer)
             summary.stopped_by = signal_name(number)
             problem = self._record_end(summary, "killed", started)
             raise RunKilled(
@@ -303,7 +310,7 @@ class Runner:
             ) from None
         except _StorageFailure as exc:
             signals.stopping()
-            stopped = self._stop(executor)
+            stopped = self._stop(executor, committer)
             summary.stopped_by = f"datastore write error: {exc}"
             problem = self._record_end(summary, "failed", started)
             recorded = problem or "; the run is recorded as failed"
@@ -316,13 +323,15 @@ class Runner:
             ) from None
         except BaseException as exc:  # an error of ours or of a plugin: still record the run
             signals.stopping()
-            self._stop(executor)
+            self._stop(executor, committer)
             summary.stopped_by = f"{type(exc).__name__}: {exc}"
             self._record_end(summary, "failed", started)
             raise
         finally:
             if executor is not None:
                 executor.close()
+            if committer is not None:
+                committer.close()
         status = "failed" if summary.failed else "succeeded"
         problem = self._record_end(summary, status, started)
         if problem:
@@ -340,21 +349,27 @@ class Runner:
         )
         return summary
 
-    def _stop(self, executor: ExecutorPool | None) -> str:
-        """Stop every running task and commit what can be; return a note for the message."""
-        if executor is None or not executor.active:
-            return ""
-        count = executor.active
-        try:
-            outcomes = executor.cancel_all()
-        except Exception as exc:  # the run is going down anyway: say so, record the run
-            return f" (stopping {count} running task(s) failed: {_reason(exc)})"
-        lost = 0
-        for outcome in outcomes:
+    def _stop(self, executor: ExecutorPool | None, committer: Committer | None) -> str:
+        """Stop every running task, let every commit end (the stopped tasks' too, where they can
+        be stored); return a note for the message."""
+        count = executor.active if executor is not None else 0
+        note = ""
+        stopped: list[TaskOutcome] = []
+        if count:
+            assert executor is not None
             try:
-                self._commit(outcome)
-            except (DatastoreError, OSError):
-                lost += 1  # never committed: a resume runs it again
+                stopped = executor.cancel_all()
+            except Exception as exc:  # the run is going down anyway: say so, record the run
+                note = f" (stopping {count} running task(s) failed: {_reason(exc)})"
+        if committer is None:
+            return note
+        for outcome in stopped:
+            committer.submit(outcome.manifest, outcome.logs, outcome, write=not outcome.committed)
+        # The end record is written only once no commit is in flight any more.
+        ours = {id(outcome) for outcome in stopped}
+        lost = sum(1 for c in committer.drain() if c.error is not None and id(c.tag) in ours)
+        if note or not count:
+            return note
         note = f"; {count} running task(s) were stopped"
         return note + (f" ({lost} could not be recorded)" if lost else "")
 
@@ -398,6 +413,7 @@ class Runner:
     def _loop(
         self,
         executor: ExecutorPool,
+        committer: Committer,
         scheduler: Scheduler,
         ready: ReadyQueue,
         summary: RunSummary,
@@ -407,7 +423,7 @@ class Runner:
         signals: RunSignals,
     ) -> None:
         waiting: list[tuple[float, int, TaskSpec]] = []  # retries, by due time: no worker slot
-        while ready or executor.active or waiting:
+        while ready or executor.active or waiting or committer.pending:
             signals.check()
             heartbeat.beat()
             now = time.monotonic()
@@ -419,12 +435,9 @@ class Runner:
                 if origin is not None:  # cloned: no process, no worker slot
                     ready.popleft()
                     assert plan is not None
-                    clone = plan.clone(spec, origin, summary.run_id)
-                    self._write(self.store.write_manifest, clone, "the manifest of cloned task")
-                    summary.cloned += 1
-                    signals.check()
+                    committer.submit(plan.clone(spec, origin, summary.run_id), {}, None)
+                    signals.check()  # a long line of clones still stops on Ctrl-C
                     heartbeat.beat()
-                    ready.extend(scheduler.done(clone))
                 elif executor.has_room(spec):
                     spec = ready.popleft()
                     spec.timeout = policy.timeout(spec.step)
@@ -432,67 +445,101 @@ class Runner:
                 else:
                     break
             wait = min(1.0, waiting[0][0] - now) if waiting else 1.0
-            for outcome in executor.poll(timeout=max(0.0, wait)):
-                manifest = self._commit_or_stop(outcome, summary)
-                summary.ran += 1
-                heartbeat.beat()
-                if manifest.status == "succeeded":
-                    ready.extend(scheduler.done(manifest))
-                    continue
-                decision = policy.decide(outcome.spec, manifest)
-                if decision.retry is not None:
-                    summary.retries += 1
-                    warn(
-                        f"flowkit: task {manifest.pathspec} failed (attempt {manifest.attempt}); "
-                        f"retrying in {decision.delay:g} s"
+            if committer.pending and not executor.active:
+                commits = committer.finished(timeout=max(0.0, wait))
+            else:
+                if committer.pending:  # a commit ending may let tasks start: look again soon
+                    wait = min(wait, _COMMIT_POLL_S)
+                for outcome in executor.poll(timeout=max(0.0, wait)):
+                    write = not outcome.committed
+                    committer.submit(outcome.manifest, outcome.logs, outcome, write=write)
+                commits = committer.finished()
+            for commit in commits:
+                # Only now, with the task's manifest stored, may the tasks after it start.
+                if isinstance(commit.tag, TaskOutcome):
+                    self._task_committed(
+                        commit, summary, scheduler, ready, policy, waiting, executor
                     )
-                    due = time.monotonic() + decision.delay
-                    heapq.heappush(waiting, (due, summary.retries, decision.retry))
-                elif decision.caught is not None:
-                    self._write(self.store.write_manifest, decision.caught, "the manifest of task")
-                    var = decision.caught.caught
-                    exc = manifest.failure
-                    what = f"{exc.type}: {exc.message}" if exc else "an error"
-                    warn(
-                        f"flowkit: task {manifest.pathspec} failed with {what}; "
-                        f"@catch stored it in self.{var} and the flow goes on"
-                    )
-                    ready.extend(scheduler.done(decision.caught))
                 else:
-                    summary.failed.append(manifest)
-                    if executor.active:
-                        warn(
-                            f"flowkit: task {manifest.pathspec} failed; waiting for "
-                            f"{executor.active} running task(s) to finish (Ctrl-C stops them)"
-                        )
+                    self._clone_committed(commit, summary, scheduler, ready)
+                heartbeat.beat()
             if summary.failed:
                 waiting.clear()  # the run has failed: pending retries would not change that
-                if not executor.active:
+                if not executor.active and not committer.pending:
                     return
 
-    def _commit(self, outcome: TaskOutcome) -> TaskManifest:
-        """Store the task's logs, then its manifest: the manifest is the commit point."""
-        if not outcome.committed:
-            commit_task(self.store, outcome.manifest, outcome.logs)
-        return outcome.manifest
+    def _clone_committed(
+        self, commit: Commit, summary: RunSummary, scheduler: Scheduler, ready: ReadyQueue
+    ) -> None:
+        if commit.error is not None:
+            failure = (
+                f"could not store the manifest of cloned task {commit.manifest.pathspec}: "
+                f"{_reason(commit.error)}"
+            )
+            raise _StorageFailure(failure, commit.error)
+        summary.cloned += 1
+        ready.extend(scheduler.done(commit.manifest))
 
-    def _commit_or_stop(self, outcome: TaskOutcome, summary: RunSummary) -> TaskManifest:
-        """Commit a finished task; raise :class:`_StorageFailure` when the datastore refused
+    def _task_committed(
+        self,
+        commit: Commit,
+        summary: RunSummary,
+        scheduler: Scheduler,
+        ready: ReadyQueue,
+        policy: FailurePolicy,
+        waiting: list[tuple[float, int, TaskSpec]],
+        executor: ExecutorPool,
+    ) -> None:
+        outcome: TaskOutcome = commit.tag
+        manifest = self._commit_or_stop(commit, summary)
+        summary.ran += 1
+        if manifest.status == "succeeded":
+            ready.extend(scheduler.done(manifest))
+            return
+        decision = policy.decide(outcome.spec, manifest)
+        if decision.retry is not None:
+            summary.retries += 1
+            warn(
+                f"flowkit: task {manifest.pathspec} failed (attempt {manifest.attempt}); "
+                f"retrying in {decision.delay:g} s"
+            )
+            due = time.monotonic() + decision.delay
+            heapq.heappush(waiting, (due, summary.retries, decision.retry))
+        elif decision.caught is not None:
+            self._write(self.store.write_manifest, decision.caught, "the manifest of task")
+            var = decision.caught.caught
+            exc = manifest.failure
+            what = f"{exc.type}: {exc.message}" if exc else "an error"
+            warn(
+                f"flowkit: task {manifest.pathspec} failed with {what}; "
+                f"@catch stored it in self.{var} and the flow goes on"
+            )
+            ready.extend(scheduler.done(decision.caught))
+        else:
+            summary.failed.append(manifest)
+            if executor.active:
+                warn(
+                    f"flowkit: task {manifest.pathspec} failed; waiting for "
+                    f"{executor.active} running task(s) to finish (Ctrl-C stops them)"
+                )
+
+    def _commit_or_stop(self, commit: Commit, summary: RunSummary) -> TaskManifest:
+        """Check a task's commit; raise :class:`_StorageFailure` when the datastore refused
         the task's results or its commit, which stops the whole run."""
-        manifest = outcome.manifest
+        manifest = commit.manifest
         exc = manifest.failure
         # A failure of kind "storage": the datastore refused the task's results; the run stops.
         refused = manifest.status != "succeeded" and exc is not None and exc.kind == "storage"
-        try:
-            self._commit(outcome)
-        except (DatastoreError, OSError) as error:
+        if commit.error is not None:
             summary.failed.append(manifest)
             if refused:  # what the task saw is the cause; its commit failing too is no news
                 raise _StorageFailure(f"task {manifest.pathspec}: {_message(exc)}") from None
+            if not isinstance(commit.error, (DatastoreError, OSError)):
+                raise commit.error  # a bug of ours in the commit process: not a storage problem
             raise _StorageFailure(
                 f"could not commit task {manifest.pathspec} (its logs and manifest): "
-                f"{_reason(error)}",
-                error,
+                f"{_reason(commit.error)}",
+                commit.error,
             ) from None
         if refused:
             summary.failed.append(manifest)
