@@ -4,8 +4,9 @@ The cell's source is found through the code of the class's steps: IPython compil
 under a file name of its own and registers its text with :mod:`linecache`, so the step
 methods' ``co_filename`` leads back to the whole cell, wherever the ``NBRunner`` call is. The
 cell is written to a flow file in a private temporary folder, minus the statements that only
-make sense in the notebook (the ``NBRunner`` call itself, IPython magics, a ``__main__``
-block), with ``if __name__ == "__main__": MyFlow()`` appended; :class:`Runner` runs that file.
+make sense in the notebook (the ``NBRunner`` call and what follows it, IPython magics, a
+``__main__`` block), with ``if __name__ == "__main__": MyFlow()`` appended;
+:class:`Runner` runs that file.
 """
 
 from __future__ import annotations
@@ -48,12 +49,30 @@ def cell_source(flow: type) -> str:
         ) from exc
 
 
-def _notebook_only(statement: ast.stmt) -> bool:
-    """Statements that must not run when the cell runs as a flow file."""
-    names = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
-    if names & {"NBRunner", "get_ipython"}:
-        return True
-    return isinstance(statement, ast.If) and "__main__" in ast.unparse(statement.test)
+def _uses(statement: ast.stmt, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(statement))
+
+
+def _flow_statements(tree: ast.Module) -> list[ast.stmt]:
+    """The statements of the cell that make the flow file.
+
+    Dropped: IPython magics (compiled to ``get_ipython()`` calls), a ``__main__`` block, and
+    the first statement using ``NBRunner`` with everything after it but imports (what follows
+    the call works with its result, which the flow file does not have).
+    """
+    kept: list[ast.stmt] = []
+    after_call = False
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            kept.append(statement)
+            continue
+        after_call = after_call or _uses(statement, {"NBRunner"})
+        if after_call or _uses(statement, {"get_ipython"}):
+            continue
+        if isinstance(statement, ast.If) and "__main__" in ast.unparse(statement.test):
+            continue
+        kept.append(statement)
+    return kept
 
 
 def flow_file_source(flow: type) -> str:
@@ -72,9 +91,7 @@ def flow_file_source(flow: type) -> str:
         ) from exc
     lines = source.splitlines()
     kept: list[str] = []
-    for statement in tree.body:
-        if _notebook_only(statement):
-            continue
+    for statement in _flow_statements(tree):
         start = min(
             [statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])]
         )

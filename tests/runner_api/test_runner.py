@@ -55,9 +55,10 @@ def test_blocking_run_gives_the_finished_client_run(tmp_path: Path, root: Path) 
 
 
 def test_show_output_echoes_the_run(tmp_path: Path, root: Path, capfd) -> None:
-    with Runner(COUNTING, cwd=tmp_path, datastore_root=str(root)).run() as running:
+    with Runner(COUNTING, cwd=tmp_path, datastore_root=str(root)).run(seconds=1) as running:
         assert running.status == "successful"
     out, err = capfd.readouterr()
+    assert "tick 4" in out
     assert "Run CountingFlow/1 succeeded" in err
 
 
