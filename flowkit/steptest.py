@@ -90,10 +90,10 @@ def load_flow_class(flow_file: str | Path) -> type:
 
 
 def _param_values(flow_cls: type, given: Mapping[str, Any]) -> dict[str, Any]:
-    from flowkit.cli.params import check_parameters
+    from flowkit.dsl.parameters import flow_parameters
     from flowkit.settings import load_settings
 
-    declared = check_parameters(flow_cls)
+    declared = flow_parameters(flow_cls)
     by_name = {p.name.replace("-", "_"): attr for attr, p in declared.items()}
     values: dict[str, Any] = {}
     for key, value in given.items():
