@@ -27,6 +27,9 @@ from flowkit.runner_api.params import (
 
 #: Keyword arguments of ``Runner(...)``: the flow file's top-level options.
 _TOP_LEVEL = {"datastore_root": "--datastore-root", "debug": "--debug"}
+#: Metaflow top-level options that have nothing to switch off in flowkit (it runs no linter):
+#: accepted and ignored, so ``Runner("flow.py", pylint=False)`` keeps working.
+_IGNORED = frozenset({"pylint"})
 #: Keyword arguments of ``run``/``resume`` that are options of the command, not parameters.
 #: ``decospecs`` is Metaflow's name for ``--with`` (``with`` is a Python keyword).
 _RUN_OPTIONS = {
@@ -65,7 +68,8 @@ class Runner:
         cwd: Folder the run starts in (which decides the default datastore: the nearest
             ``.flowkit/`` above it); the current folder by default.
         file_read_timeout: Seconds ``async_run`` waits for the run to be created.
-        **kwargs: Top-level options of the flow file's command: ``datastore_root``, ``debug``.
+        **kwargs: Top-level options of the flow file's command: ``datastore_root``, ``debug``
+            (``pylint`` is accepted and ignored: flowkit runs no linter).
 
     Raises:
         RunnerError: The flow file does not exist, or an option is unknown.
@@ -91,6 +95,7 @@ class Runner:
                 "flowkit has no configuration profiles",
                 hint="set the datastore with datastore_root=... or env={...} instead",
             )
+        kwargs = {k: v for k, v in kwargs.items() if k not in _IGNORED}
         for key in kwargs:
             if key not in _TOP_LEVEL:
                 raise RunnerError(

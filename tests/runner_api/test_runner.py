@@ -28,7 +28,8 @@ def root(tmp_path: Path) -> Path:
 
 
 def test_blocking_run_gives_the_finished_client_run(tmp_path: Path, root: Path) -> None:
-    with Runner(COUNTING, show_output=False, cwd=tmp_path, datastore_root=str(root)).run(
+    runner = Runner(COUNTING, False, cwd=tmp_path, datastore_root=str(root), pylint=False)
+    with runner.run(
         seconds=1, ratio=0.25, loud=True, config={"a": [1, 2]}, learning_rate=0.01, tags=["t1"]
     ) as running:
         assert running.status == "successful"
