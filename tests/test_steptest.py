@@ -172,3 +172,25 @@ def test_from_a_user_test_file_run_by_pytest(tmp_path: Path) -> None:
     assert 'raise ValueError(f"negative item {self.input}")' in proc.stdout
     assert re.search(r"^E\s+ValueError: negative item -2$", proc.stdout, re.M), proc.stdout
     assert "steptest.py" not in proc.stdout  # flowkit's helper frames are hidden
+
+
+def test_run_step_agrees_with_a_real_run(flow: type, run_flow) -> None:
+    """The same step, given the inputs a real run gave it, sets the same artifacts."""
+    from flowkit.client import ClientContext
+
+    result = run_flow(PIPELINE, "run", "--alpha", "3")
+    assert result.returncode == 0, result.output
+    run = ClientContext(str(run_flow.root)).run("TrainFlow/1")
+    for task in run["work"]:
+        parent = run["fan_out"].task
+        assert parent is not None
+        inputs = {a.id: a.data for a in parent}
+        element = inputs["items"][task.index]
+        alone = run_step(flow, "work", inputs=inputs, input=element, index=task.index)
+        assert alone["pair"] == task.data.pair
+    join = run["join"].task
+    assert join is not None
+    branches = {step: {a.id: a.data for a in run[step].task} for step in ("left", "right")}
+    alone = run_step(flow, "join", inputs=branches, params={"alpha": 3})
+    assert alone["xs"] == join.data.xs
+    assert alone["from_left"] == join.data.from_left
