@@ -13,7 +13,7 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -184,11 +184,12 @@ class ExecutingRun:
 
     # -- waiting, streaming, killing ------------------------------------------------------
 
-    async def wait(self, timeout: float | None = None) -> ExecutingRun:
+    async def wait(self, timeout: float | None = None, stream: str | None = None) -> ExecutingRun:
         """Wait until the run's command ends.
 
         Args:
             timeout: Seconds to wait at most; ``None`` waits as long as it takes.
+            stream: ``"stdout"`` or ``"stderr"``: print that output as it comes, meanwhile.
 
         Returns:
             This handle, so ``await running.wait()`` chains.
@@ -197,7 +198,10 @@ class ExecutingRun:
             TimeoutError: The run is still going after ``timeout`` seconds (it keeps running;
                 ``await kill()`` stops it).
         """
-        if isinstance(self._process, subprocess.Popen):
+        waiter: Awaitable[Any]
+        if stream is not None:
+            waiter = self._echo(stream)
+        elif isinstance(self._process, subprocess.Popen):
             waiter = asyncio.to_thread(self._process.wait)
         else:
             waiter = self._process.wait()
@@ -206,6 +210,10 @@ class ExecutingRun:
         except asyncio.TimeoutError:
             raise TimeoutError(f"the run is still going after {timeout} s") from None
         return self
+
+    async def _echo(self, stream: str) -> None:
+        async for _, line in self.stream_log(stream):
+            print(line, flush=True)
 
     async def stream_log(
         self, stream: str = "stdout", position: int | None = None

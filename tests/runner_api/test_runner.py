@@ -163,7 +163,7 @@ def test_async_run_returns_at_once_and_streams(tmp_path: Path, root: Path) -> No
     assert _leftovers() == []
 
 
-def test_async_runs_can_be_polled_timed_out_and_killed(tmp_path: Path, root: Path) -> None:
+def test_async_runs_can_be_polled_timed_out_and_killed(tmp_path: Path, root: Path, capsys) -> None:
     async def scenario() -> None:
         runner = Runner(COUNTING, cwd=tmp_path, datastore_root=str(root))
         async with await runner.async_run(seconds=60) as running:
@@ -177,9 +177,11 @@ def test_async_runs_can_be_polled_timed_out_and_killed(tmp_path: Path, root: Pat
         # two runs at once, each with its own run id
         first, second = await asyncio.gather(runner.async_run(), runner.async_run())
         async with first, second:
-            await asyncio.gather(first.wait(), second.wait())
+            await asyncio.gather(first.wait(stream="stderr"), second.wait())
             assert {first.run.id, second.run.id} == {"2", "3"}  # type: ignore[union-attr]
             assert first.status == second.status == "successful"
+        # wait(stream=...) printed the first run's progress as it came
+        assert f"Run CountingFlow/{first.run.id} succeeded" in capsys.readouterr().out  # type: ignore[union-attr]
 
     asyncio.run(scenario())
     assert _leftovers() == []
