@@ -55,10 +55,19 @@ def _name_of(node: ast.expr) -> str:
     return ""
 
 
+def _has_steps(cls: ast.ClassDef) -> bool:
+    return any(
+        isinstance(node, ast.FunctionDef)
+        and any(_name_of(d) == "step" for d in node.decorator_list)
+        for node in cls.body
+    )
+
+
 def _flow_classes(tree: ast.Module) -> list[ast.ClassDef]:
-    """Classes of the module deriving (directly or through one another) from ``FlowSpec``."""
+    """Classes of the module deriving (directly or through one another) from ``FlowSpec``, or
+    with ``@step`` methods (a flow whose base class is imported from elsewhere)."""
     classes = {c.name: c for c in tree.body if isinstance(c, ast.ClassDef)}
-    found: dict[str, ast.ClassDef] = {}
+    found: dict[str, ast.ClassDef] = {n: c for n, c in classes.items() if _has_steps(c)}
     changed = True
     while changed:
         changed = False
