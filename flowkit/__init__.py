@@ -38,10 +38,15 @@ _EXPORTS = {
     "FlowDecorator": "flowkit.decorators.base",
     "step_decorator": "flowkit.decorators.attach",
     "flow_decorator": "flowkit.decorators.attach",
+    "Runner": "flowkit.runner_api",
+    "NBRunner": "flowkit.runner_api",
+    "ExecutingRun": "flowkit.runner_api",
+    "run_step": "flowkit.steptest",
 }
 
 __all__ = [
     "DataArtifact",
+    "ExecutingRun",
     "Flow",
     "FlowDecorator",
     "FlowSpec",
@@ -49,8 +54,10 @@ __all__ = [
     "IncludeFile",
     "JSONType",
     "Metaflow",
+    "NBRunner",
     "Parameter",
     "Run",
+    "Runner",
     "Step",
     "StepDecorator",
     "Task",
@@ -64,6 +71,7 @@ __all__ = [
     "namespace",
     "resources",
     "retry",
+    "run_step",
     "set_datastore_root",
     "step",
     "step_decorator",
@@ -92,6 +100,8 @@ if TYPE_CHECKING:
     from flowkit.dsl.parameters import IncludeFile, JSONType, Parameter
     from flowkit.dsl.step import step
     from flowkit.errors import FlowkitError
+    from flowkit.runner_api import ExecutingRun, NBRunner, Runner
+    from flowkit.steptest import run_step
 
 
 def __getattr__(name: str) -> Any:

@@ -31,6 +31,13 @@ def _execution_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
     func = click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable).")(func)
     func = click.option(
+        "--run-id-file",
+        default=None,
+        metavar="PATH",
+        help="Write the run's id to PATH (JSON) as soon as it is claimed, for programs that "
+        "launch runs (flowkit.Runner).",
+    )(func)
+    func = click.option(
         "--with",
         "with_specs",
         multiple=True,
@@ -51,6 +58,7 @@ def _runner(
     tags: tuple[str, ...],
     launcher: str,
     with_specs: tuple[str, ...],
+    run_id_file: str | None = None,
 ) -> Runner:
     from flowkit.datastore.tags import check_tags
     from flowkit.runtime.local import ForkExecutor
@@ -61,10 +69,11 @@ def _runner(
     graph = state.graph()
     decorators = state.decorators(graph, with_specs)
     settings = state.settings(max_workers=max_workers)
+    store = state.datastore(settings)
     return Runner(
         state.flow_cls,
         graph,
-        state.datastore(settings),
+        store,
         max_workers=settings.effective_max_workers(),
         flow_file=state.flow_file,
         tags=tags,
@@ -75,7 +84,28 @@ def _runner(
         with_specs=with_specs,
         heartbeat_interval=settings.heartbeat_interval,
         heartbeat_expiry=settings.heartbeat_expiry,
+        run_started=_id_writer(run_id_file, state.flow_cls.__name__, store.storage.root)
+        if run_id_file
+        else None,
     )
+
+
+def _id_writer(path: str, flow_name: str, root: str) -> Callable[[str], None]:
+    """A ``run_started`` callback writing ``{"flow", "run_id", "datastore_root"}`` to ``path``.
+
+    Written to a neighbour and renamed, so a reader polling for ``path`` never sees half a file.
+    """
+
+    def write(run_id: str) -> None:
+        import json
+
+        data = json.dumps({"flow": flow_name, "run_id": run_id, "datastore_root": root})
+        partial = f"{path}.partial"
+        with open(partial, "w", encoding="utf-8") as out:
+            out.write(data)
+        os.replace(partial, path)
+
+    return write
 
 
 def add_run_commands(
@@ -93,9 +123,10 @@ def add_run_commands(
         tags: tuple[str, ...],
         with_specs: tuple[str, ...],
         launcher: str,
+        run_id_file: str | None,
         **raw: Any,
     ) -> None:
-        runner = _runner(state, max_workers, tags, launcher, with_specs)
+        runner = _runner(state, max_workers, tags, launcher, with_specs, run_id_file)
         runner.run(resolve_values(flow_name, params, raw))
 
     run_cmd = click.command("run", help=f"Run {flow_name} from start to end.")(run)
@@ -112,12 +143,13 @@ def add_run_commands(
         tags: tuple[str, ...],
         with_specs: tuple[str, ...],
         launcher: str,
+        run_id_file: str | None,
         **raw: Any,
     ) -> None:
         from flowkit.runtime.resume import ResumePlan, find_origin
 
         given = [p for attr, p in params.items() if raw.get(PARAM_PREFIX + attr) is not None]
-        runner = _runner(state, max_workers, tags, launcher, with_specs)
+        runner = _runner(state, max_workers, tags, launcher, with_specs, run_id_file)
         origin = find_origin(runner.store, flow_name, origin_run_id)
         if given:
             names = ", ".join(f"--{p.name}" for p in given)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,8 @@ class Runner:
         with_specs: The ``--with`` values, passed on to tasks started in fresh interpreters.
         heartbeat_interval: Seconds between two renewals of the run's lease.
         heartbeat_expiry: Seconds a renewal keeps the run from being shown as ``lost``.
+        run_started: Called with the new run's id as soon as it is claimed (before any task
+            runs), e.g. to tell a program that launched this runner which run it is.
     """
 
     def __init__(
@@ -124,6 +127,7 @@ class Runner:
         with_specs: tuple[str, ...] = (),
         heartbeat_interval: float = 5.0,
         heartbeat_expiry: float = 60.0,
+        run_started: Callable[[str], None] | None = None,
     ) -> None:
         self.flow_cls = flow_cls
         self.graph = graph
@@ -138,6 +142,7 @@ class Runner:
         self.with_specs = with_specs
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_expiry = heartbeat_expiry
+        self.run_started = run_started
 
     def _snapshot(self) -> str:
         snapshot = build_snapshot(self.flow_file, warn_mb=self.snapshot_warn_mb)
@@ -193,7 +198,7 @@ class Runner:
         record = self._start_record(refs, printable, None, None, self._snapshot())
         # From the start record on, a signal is noted and acted on by the main loop.
         with RunSignals() as signals:
-            return self._execute(self.store.new_run(record), refs, None, signals)
+            return self._execute(self._claim(record), refs, None, signals)
 
     def resume(self, plan: ResumePlan) -> RunSummary:
         """Run the flow again, cloning the origin run's tasks that ``plan`` allows.
@@ -210,7 +215,14 @@ class Runner:
             self._snapshot(),
         )
         with RunSignals() as signals:
-            return self._execute(self.store.new_run(record), dict(origin.parameters), plan, signals)
+            return self._execute(self._claim(record), dict(origin.parameters), plan, signals)
+
+    def _claim(self, record: RunRecord) -> str:
+        """Store the start record under a new run id and tell ``run_started`` about it."""
+        run_id = self.store.new_run(record)
+        if self.run_started is not None:
+            self.run_started(run_id)
+        return run_id
 
     def _execute(
         self,

@@ -21,6 +21,8 @@ FORBIDDEN = {
     "runtime": {"cli", "client"},
     "client": {"runtime", "cli"},
     "decorators": {"runtime", "cli", "datastore", "client"},
+    # Runs flows as subprocesses (the CLI) and reads them with the client.
+    "runner_api": {"runtime", "cli"},
 }
 
 #: The single sanctioned upward import: ``MyFlow()`` in ``__main__`` hands over to the CLI.

@@ -1,0 +1,8 @@
+"""Start and resume runs from Python: :class:`Runner` for flow files, :class:`NBRunner` for a
+flow class defined in a notebook cell. Mirrors Metaflow's Runner API."""
+
+from flowkit.runner_api.executing import ExecutingRun, RunnerError
+from flowkit.runner_api.nbrunner import NBRunner
+from flowkit.runner_api.runner import Runner
+
+__all__ = ["ExecutingRun", "NBRunner", "Runner", "RunnerError"]
