@@ -233,7 +233,7 @@ def _branches(
 
 def _foreach_levels(graph: Any, step: str, store: Any, value: Any, index: int, count: int | None):
     """The foreach levels enclosing ``step``; the innermost one's element is ``value``."""
-    from flowkit.dsl.state import ForeachLevel
+    from flowkit.datastore.manifest import ForeachFrame
 
     node = graph[step]
     opening = [s for s, _ in node.split_stack if graph[s].kind == "foreach"]
@@ -245,7 +245,9 @@ def _foreach_levels(graph: Any, step: str, store: Any, value: Any, index: int, c
         element = store.save_artifacts({"input": value if inner else None})["input"]
         i = index if inner else 0
         levels.append(
-            ForeachLevel(split, i, count or i + 1, str(graph[split].foreach_var), element=element)
+            ForeachFrame(
+                split, i, count or i + 1, str(graph[split].foreach_var), element=element.sha
+            )
         )
     return levels
 
