@@ -29,6 +29,7 @@ _EXPORTS = {
     "default_namespace": "flowkit.client",
     "get_metadata": "flowkit.client",
     "set_datastore_root": "flowkit.client",
+    "inspect_spin": "flowkit.client",
     "retry": "flowkit.decorators.builtin",
     "catch": "flowkit.decorators.builtin",
     "timeout": "flowkit.decorators.builtin",
@@ -41,12 +42,14 @@ _EXPORTS = {
     "Runner": "flowkit.runner_api",
     "NBRunner": "flowkit.runner_api",
     "ExecutingRun": "flowkit.runner_api",
+    "ExecutingSpin": "flowkit.runner_api",
     "run_step": "flowkit.steptest",
 }
 
 __all__ = [
     "DataArtifact",
     "ExecutingRun",
+    "ExecutingSpin",
     "Flow",
     "FlowDecorator",
     "FlowSpec",
@@ -68,6 +71,7 @@ __all__ = [
     "flow_decorator",
     "get_metadata",
     "get_namespace",
+    "inspect_spin",
     "namespace",
     "resources",
     "retry",

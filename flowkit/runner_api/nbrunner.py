@@ -24,7 +24,8 @@ from flowkit.runner_api.executing import ExecutingRun, RunnerError
 from flowkit.runner_api.runner import Runner
 
 if TYPE_CHECKING:
-    from flowkit.client import Run
+    from flowkit.client import Run, Task
+    from flowkit.runner_api.spinning import ExecutingSpin
 
 
 def cell_source(flow: type) -> str:
@@ -178,6 +179,32 @@ class NBRunner:
     def nbresume(self, **kwargs: Any) -> Run:
         """Resume the latest run (or ``origin_run_id=``), wait, and return the new ``Run``."""
         return self._finished(self.resume(**kwargs))
+
+    def nbspin(self, step: str, **kwargs: Any) -> Task:
+        """Spin ``step`` (see :meth:`Runner.spin`; always persisted) and return its client
+        ``Task``, whose artifacts are the step's outputs: ``nbspin("train")["model"].data``.
+
+        Raises:
+            RunFailed: The step failed (the message has its traceback).
+        """
+        from flowkit.errors import RunFailed
+
+        kwargs["persist"] = True
+        try:
+            with self.spin(step, **kwargs) as spinning:
+                if spinning.status != "successful":
+                    raise RunFailed(
+                        f"step {step!r} failed when spun with the inputs of "
+                        f"{spinning.source}:\n{spinning.stderr.strip()}",
+                        hint="fix the cell, run it again, then nbspin again",
+                    )
+                return spinning.task
+        finally:
+            self.cleanup()
+
+    def spin(self, step: str, **kwargs: Any) -> ExecutingSpin:
+        """Like :meth:`Runner.spin`."""
+        return self.runner.spin(step, **kwargs)
 
     def _finished(self, running: ExecutingRun) -> Run:
         from flowkit.errors import RunFailed

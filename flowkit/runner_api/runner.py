@@ -24,6 +24,7 @@ from flowkit.runner_api.params import (
     parameter_args,
     read_flow_parameters,
 )
+from flowkit.runner_api.spinning import ExecutingSpin, read_outcome
 
 #: Keyword arguments of ``Runner(...)``: the flow file's top-level options.
 _TOP_LEVEL = {"datastore_root": "--datastore-root", "debug": "--debug"}
@@ -165,6 +166,67 @@ class Runner:
             RunnerError: The command ended without creating a run.
         """
         return self._blocking(self._resume_command(step, origin_run_id, kwargs))
+
+    def spin(
+        self,
+        step: str,
+        pathspec: str | None = None,
+        persist: bool = False,
+        artifacts_module: str | os.PathLike[str] | None = None,
+        decospecs: list[str] | tuple[str, ...] = (),
+    ) -> ExecutingSpin:
+        """Run one step again with the current code against a past task's inputs, and wait.
+
+        This is ``python flow.py spin STEP`` (see its ``--help``): nothing is written to the
+        datastore; with ``persist`` the outputs are kept in ``.flowkit_spin`` under ``cwd``
+        and the handle's ``task`` reads them.
+
+        Args:
+            step: The step to spin.
+            pathspec: The past task whose inputs to use (default: the first task of ``step``
+                in the latest run that reached it).
+            persist: Keep the outputs, readable through ``handle.task``.
+            artifacts_module: A ``.py`` file defining ``ARTIFACTS = {...}``: input artifacts
+                to override.
+            decospecs: Decorators to apply to the step (``--with`` values).
+
+        Returns:
+            The finished spin's handle (also when the step failed: see ``status``).
+
+        Raises:
+            RunnerError: The spin could not start (no past run, unknown step...): the CLI's
+                message is in the error.
+        """
+        command = ["spin", step]
+        if pathspec is not None:
+            command += ["--pathspec", pathspec]
+        if persist:
+            command.append("--persist")
+        if artifacts_module is not None:
+            command += ["--artifacts-module", str(Path(artifacts_module).resolve())]
+        for spec in decospecs:
+            command += ["--with", spec]
+        folder = LaunchFolder(Path(tempfile.mkdtemp(prefix="flowkit-spin-")))
+        argv = [sys.executable, str(self.flow_file), *self.top_level, *command]
+        argv += ["--result-file", str(folder.path / "spin.json")]
+        with open(folder.stdout, "wb") as out, open(folder.stderr, "wb") as err:
+            process = subprocess.Popen(argv, cwd=self.cwd, env=self.env, stdout=out, stderr=err)
+        handle = ExecutingRun(process, folder, argv)
+        try:
+            self._follow(handle, folder)
+        except BaseException:  # Ctrl-C in the caller stops the spin too
+            handle.__exit__(None, None, None)
+            raise
+        outcome = read_outcome(folder)
+        if outcome is None:
+            error = handle.stderr.strip() or handle.stdout.strip() or "(no output)"
+            folder.remove()
+            raise RunnerError(
+                f"python {self.flow_file.name} spin {step} did not run the step (exit code "
+                f"{handle.returncode}):\n{error}",
+                hint="fix what the output above says, then spin again",
+            )
+        return ExecutingSpin(folder, argv, int(handle.returncode or 0), outcome)
 
     async def async_run(self, **kwargs: Any) -> ExecutingRun:
         """Start the flow and return as soon as its run exists; see :meth:`run`.
