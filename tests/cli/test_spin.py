@@ -171,6 +171,10 @@ def test_persist_keeps_the_outputs_for_the_client_apart_from_real_runs(
     assert flow.store().run_ids() == ["1"]  # the real datastore has only the real run
     real = ClientContext(str(flow.run_flow.root)).flow("SpinFlow")
     assert [r.id for r in real.runs()] == ["1"]
+    _run(flow)  # a later run's code snapshot leaves the spin area out
+    code = ClientContext(str(flow.run_flow.root)).run("SpinFlow/2").code
+    assert code is not None and "spinflow.py" in code.files
+    assert not [name for name in code.files if ".flowkit_spin" in name]
     # inspect_spin points the global client at the folder's spin area
     try:
         assert inspect_spin(tmp_path).endswith(".flowkit_spin")
