@@ -14,7 +14,7 @@ from flowkit.datastore.spinarea import spin_root
 FLOW = """\
 import os
 
-from flowkit import FlowSpec, Parameter, step
+from flowkit import FlowSpec, Parameter, environment, step
 
 
 def mark(name):
@@ -45,9 +45,13 @@ class SpinFlow(FlowSpec):
         self.total = sum(i.value for i in inputs)  # EDIT-GATHER
         self.next(self.finish)
 
+    @environment(vars={"SPIN_ENV": "on"})
     @step
     def finish(self):
         mark("finish")
+        if os.environ.get("SPIN_FAIL_FINISH"):
+            raise RuntimeError("finish fails on purpose")
+        self.env_seen = os.environ.get("SPIN_ENV")
         self.report = f"total={self.total}"  # EDIT-FINISH
         self.next(self.end)
 
@@ -114,12 +118,24 @@ def test_spin_runs_only_the_edited_step_with_the_past_inputs(flow: SpinCase) -> 
     assert result.returncode == 0, result.output
     assert flow.ran() == ["finish"]  # no other step ran
     assert "report = 'sum is 42'" in result.stdout  # the edit, on run 1's inputs
+    assert "env_seen = 'on'" in result.stdout  # the step's own decorators apply
     assert "with the inputs of SpinFlow/1/finish/" in result.stdout
     store = flow.store()
     assert store.run_ids() == ["1"]  # no new run in the real datastore
     real = store.read_manifest("1", "finish", flow.task_of("1", "finish").split("/")[-1])
     assert store.load_artifact(real.artifacts["report"]) == "total=42"  # the past is untouched
     assert not flow.spin_area.exists()  # nothing kept without --persist
+
+
+def test_a_step_that_failed_in_the_latest_run_is_spun_with_its_inputs(flow: SpinCase) -> None:
+    _run(flow, "--scale", "1")
+    failed = flow("run", "--scale", "3", SPIN_FAIL_FINISH="1")
+    assert failed.returncode == 1
+    result = flow("spin", "finish")  # the fix: here, no longer failing on purpose
+    assert result.returncode == 0, result.output
+    assert "with the inputs of SpinFlow/2/finish/" in result.stdout
+    assert "report = 'total=42'" in result.stdout
+    assert flow.ran() == ["finish"]
 
 
 def test_pathspec_picks_the_task_of_an_older_run(flow: SpinCase) -> None:
