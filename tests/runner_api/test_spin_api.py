@@ -6,13 +6,16 @@ import os
 import shutil
 import tempfile
 import textwrap
+import uuid
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from s3servers import S3Server
 
 from flowkit import Runner
+from flowkit.client import ClientContext
 from flowkit.runner_api import RunnerError
 
 FLOW = """\
@@ -103,6 +106,30 @@ def test_a_failing_spin_is_reported_on_the_handle(flow_file: Path) -> None:
         assert spin.status == "failed"
         assert spin.returncode == 1
         assert "ZeroDivisionError" in spin.stderr
+
+
+def test_spin_reads_its_inputs_from_s3_and_keeps_the_outputs_local(
+    moto_s3: S3Server, flow_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in moto_s3.aws_variables().items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    prefix = f"spin-{uuid.uuid4().hex[:12]}"
+    url = moto_s3.url(prefix)
+    try:
+        runner = Runner(flow_file, show_output=False, cwd=flow_file.parent, datastore_root=url)
+        runner.run(alpha=4).cleanup()
+        flow_file.write_text(FLOW.replace('"linear"  # EDIT', '"tree"'), encoding="utf-8")
+        with runner.spin("train", persist=True) as spin:
+            assert spin.status == "successful", spin.stderr
+            assert spin.task["model"].data == "tree"
+            assert spin.task["x"].data == 40  # read from the bucket, copied to the spin area
+        assert (flow_file.parent / ".flowkit_spin").is_dir()
+        assert [r.id for r in ClientContext(url).flow("ApiSpinFlow").runs()] == ["1"]
+    finally:
+        moto_s3.clear(prefix)
 
 
 NB_FLOW = """\
