@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,7 @@ def spin_step(
     *,
     spin_root: str | None = None,
     overrides: dict[str, Any] | None = None,
-    run_task: Any = None,
+    run_task: Callable[[RunContext, TaskSpec], TaskManifest] | None = None,
 ) -> SpinResult:
     """Run ``source``'s step with the current code against ``source``'s inputs.
 

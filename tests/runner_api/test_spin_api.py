@@ -73,6 +73,7 @@ def test_spin_with_persist_gives_the_task(flow_file: Path) -> None:
         assert spin.source.startswith("ApiSpinFlow/1/train/")
         assert spin.changed == ["model"]
         assert "training on 30" in spin.stdout
+        assert "training on 30" in spin.task.stdout  # its log is kept with it
         assert spin.pathspec is not None and spin.pathspec.startswith("ApiSpinFlow/")
     assert _leftovers() == []
     # the real datastore still has one run, and nothing from the spin
