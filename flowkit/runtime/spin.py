@@ -204,11 +204,13 @@ def spin_step(
     persisted = spin_root is not None
     storage = ByteStorage(spin_root or f"memory://flowkit-spin-{uuid.uuid4().hex}")
     params = dict(record.parameters)
+    shown = dict(record.parameter_values)
     spin_store = SpinDatastore(storage, origin)
     if overrides:
         refs = spin_store.save_artifacts(overrides)
         _check_overrides(source, refs, params)
         params.update({k: r for k, r in refs.items() if k in params})
+        shown.update({k: repr(v)[:80] for k, v in overrides.items() if k in params})
         spin_store.overrides = refs  # parents' manifests carry the parameters too
     run_id = EPHEMERAL_RUN_ID
     if persisted:
@@ -220,7 +222,7 @@ def spin_step(
                 created_at=time.time(),
                 user=ctx.user,
                 parameters=params,
-                parameter_values=dict(record.parameter_values),
+                parameter_values=shown,
                 flow_file=str(ctx.flow_file or ""),
                 summary={"spin_of": source.pathspec},
             )
