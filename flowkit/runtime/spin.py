@@ -4,9 +4,10 @@ The past task is the first task of the step in the latest run that reached it, o
 pathspec names. The new task gets exactly what that task got: its parents' artifacts (all of
 them for a join), its foreach split element and index, and the run's parameters. It runs once,
 in this process (``python flow.py spin`` is itself a fresh interpreter), with the step's
-task-level decorators (not the runner's ``@retry``/``@catch``/``@timeout`` policy); nothing of it is written to the flow's datastore (see
-:mod:`flowkit.datastore.spinarea`). No run record, code snapshot or heartbeat is made unless the
-spin is persisted, which is what makes it take a fraction of a second.
+task-level decorators (not the runner's ``@retry``/``@catch``/``@timeout`` policy); nothing of
+it is written to the flow's datastore (see :mod:`flowkit.datastore.spinarea`). No run record,
+code snapshot or heartbeat is made unless the spin is persisted, which is what makes it take a
+fraction of a second.
 """
 
 from __future__ import annotations
