@@ -46,6 +46,7 @@ _EXPORTS = {
     "default_namespace": "flowkit.client",
     "get_metadata": "flowkit.client",
     "set_datastore_root": "flowkit.client",
+    "inspect_spin": "flowkit.client",
     "retry": "flowkit.decorators.builtin",
     "catch": "flowkit.decorators.builtin",
     "timeout": "flowkit.decorators.builtin",
@@ -57,10 +58,17 @@ _EXPORTS = {
     "FlowDecorator": "flowkit.decorators.base",
     "step_decorator": "flowkit.decorators.attach",
     "flow_decorator": "flowkit.decorators.attach",
+    "Runner": "flowkit.runner_api",
+    "NBRunner": "flowkit.runner_api",
+    "ExecutingRun": "flowkit.runner_api",
+    "ExecutingSpin": "flowkit.runner_api",
+    "run_step": "flowkit.steptest",
 }
 
 __all__ = [
     "DataArtifact",
+    "ExecutingRun",
+    "ExecutingSpin",
     "Flow",
     "FlowDecorator",
     "FlowSpec",
@@ -68,8 +76,10 @@ __all__ = [
     "IncludeFile",
     "JSONType",
     "Metaflow",
+    "NBRunner",
     "Parameter",
     "Run",
+    "Runner",
     "Step",
     "StepDecorator",
     "Task",
@@ -81,10 +91,12 @@ __all__ = [
     "flow_decorator",
     "get_metadata",
     "get_namespace",
+    "inspect_spin",
     "namespace",
     "project",
     "resources",
     "retry",
+    "run_step",
     "set_datastore_root",
     "step",
     "step_decorator",
@@ -115,6 +127,8 @@ if TYPE_CHECKING:
     from flowkit.dsl.parameters import IncludeFile, JSONType, Parameter
     from flowkit.dsl.step import step
     from flowkit.errors import FlowkitError
+    from flowkit.runner_api import ExecutingRun, NBRunner, Runner
+    from flowkit.steptest import run_step
 
 
 def __getattr__(name: str) -> Any:

@@ -13,6 +13,7 @@ from flowkit.cli.flow_options import decorator_options, project_for_run
 from flowkit.cli.inspect import add_flow_inspect_commands
 from flowkit.cli.params import check_parameters, parameter_options
 from flowkit.cli.run_cmds import add_run_commands
+from flowkit.cli.spin_cmd import add_spin_command
 from flowkit.dsl.flowspec import flow_source_file
 from flowkit.errors import FlowkitError
 from flowkit.settings import load_settings, resolve_datastore_root
@@ -115,6 +116,7 @@ def _build_group(state: FlowCLIState) -> click.Group:
 
     add_run_commands(group, state, params, parameter_options(params))
     add_flow_inspect_commands(group, state)
+    add_spin_command(group, state)
 
     return group
 

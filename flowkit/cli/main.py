@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from flowkit import __version__
+from flowkit.version import __version__
 from flowkit.cli.edge import debug_from_settings, run_cli
 from flowkit.cli.inspect import add_inspect_commands
 from flowkit.cli.plugin_group import PluginGroup

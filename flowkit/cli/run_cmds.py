@@ -33,6 +33,13 @@ def _execution_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
     func = click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable).")(func)
     func = click.option(
+        "--run-id-file",
+        default=None,
+        metavar="PATH",
+        help="Write the run's id to PATH (JSON) as soon as it is claimed, for programs that "
+        "launch runs (flowkit.Runner).",
+    )(func)
+    func = click.option(
         "--with",
         "with_specs",
         multiple=True,
@@ -53,6 +60,7 @@ def _runner(
     tags: tuple[str, ...],
     launcher: str,
     with_specs: tuple[str, ...],
+    run_id_file: str | None = None,
 ) -> Runner:
     from flowkit.datastore.tags import check_tags
     from flowkit.runtime.local import ForkExecutor
@@ -65,10 +73,11 @@ def _runner(
     decorators = state.decorators(graph, with_specs)
     settings = state.settings(max_workers=max_workers)
     project = project_for_run(state.flow_cls, graph.name, state.flow_options, settings.user)
+    store = state.datastore(settings)
     return Runner(
         state.flow_cls,
         graph,
-        state.datastore(settings),
+        store,
         max_workers=settings.effective_max_workers(),
         flow_file=state.flow_file,
         tags=tags,
@@ -81,7 +90,28 @@ def _runner(
         heartbeat_interval=settings.heartbeat_interval,
         heartbeat_expiry=settings.heartbeat_expiry,
         system_tags=tuple(project.system_tags()) if project else (),
+        run_started=_id_writer(run_id_file, state.flow_cls.__name__, store.storage.root)
+        if run_id_file
+        else None,
     )
+
+
+def _id_writer(path: str, flow_name: str, root: str) -> Callable[[str], None]:
+    """A ``run_started`` callback writing ``{"flow", "run_id", "datastore_root"}`` to ``path``.
+
+    Written to a neighbour and renamed, so a reader polling for ``path`` never sees half a file.
+    """
+
+    def write(run_id: str) -> None:
+        import json
+
+        data = json.dumps({"flow": flow_name, "run_id": run_id, "datastore_root": root})
+        partial = f"{path}.partial"
+        with open(partial, "w", encoding="utf-8") as out:
+            out.write(data)
+        os.replace(partial, path)
+
+    return write
 
 
 def add_run_commands(
@@ -99,9 +129,10 @@ def add_run_commands(
         tags: tuple[str, ...],
         with_specs: tuple[str, ...],
         launcher: str,
+        run_id_file: str | None,
         **raw: Any,
     ) -> None:
-        runner = _runner(state, max_workers, tags, launcher, with_specs)
+        runner = _runner(state, max_workers, tags, launcher, with_specs, run_id_file)
         values = resolve_values(flow_name, params, raw)
         with exit_hooks(state.flow_cls, runner):
             runner.run(values)
@@ -120,12 +151,13 @@ def add_run_commands(
         tags: tuple[str, ...],
         with_specs: tuple[str, ...],
         launcher: str,
+        run_id_file: str | None,
         **raw: Any,
     ) -> None:
         from flowkit.runtime.resume import ResumePlan, find_origin
 
         given = [p for attr, p in params.items() if raw.get(PARAM_PREFIX + attr) is not None]
-        runner = _runner(state, max_workers, tags, launcher, with_specs)
+        runner = _runner(state, max_workers, tags, launcher, with_specs, run_id_file)
         origin = find_origin(runner.store, flow_name, origin_run_id)
         if given:
             names = ", ".join(f"--{p.name}" for p in given)

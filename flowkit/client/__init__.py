@@ -23,6 +23,7 @@ from flowkit.client.context import (
     default_namespace,
     get_metadata,
     get_namespace,
+    inspect_spin,
     namespace,
     set_datastore_root,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "default_namespace",
     "get_metadata",
     "get_namespace",
+    "inspect_spin",
     "namespace",
     "set_datastore_root",
 ]

@@ -15,6 +15,7 @@ system tag ``user:<name of who started it>``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -238,6 +239,34 @@ def set_datastore_root(root: str | None) -> str | None:
     context.check_root(storage)
     _DEFAULT.datastore_root = root
     return storage.root
+
+
+def inspect_spin(folder: str | os.PathLike[str] = ".") -> str:
+    """Read the spins persisted in ``folder`` (``spin STEP --persist``) instead of real runs.
+
+    Each persisted spin is a one-task run in ``folder/.flowkit_spin``, so afterwards
+    ``Flow("TrainFlow").latest_run["train"].task["model"].data`` is the latest spin's output.
+    ``set_datastore_root(None)`` goes back to the real runs.
+
+    Args:
+        folder: The folder ``spin`` was started in.
+
+    Returns:
+        The URL of the spin area now read.
+
+    Raises:
+        DatastoreError: ``folder`` holds no persisted spin.
+    """
+    from flowkit.datastore.spinarea import SPIN_FOLDER, spin_root
+
+    root = spin_root(folder)
+    if not Path(root).is_dir():
+        raise DatastoreError(
+            f"{folder} holds no persisted spin (no {SPIN_FOLDER} folder)",
+            hint="spin a step with --persist in that folder first: python FLOW.py spin STEP "
+            "--persist",
+        )
+    return str(set_datastore_root(root))
 
 
 def get_metadata() -> str:

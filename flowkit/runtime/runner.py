@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,8 @@ class Runner:
         heartbeat_interval: Seconds between two renewals of the run's lease.
         heartbeat_expiry: Seconds a renewal keeps the run from being shown as ``lost``.
         system_tags: Tags recorded with the run that users cannot change (``@project``'s).
+        run_started: Called with the new run's id as soon as it is claimed (before any task
+            runs), e.g. to tell a program that launched this runner which run it is.
 
     Attributes:
         run_id: The id of the run being (or last) executed; ``None`` until its start record
@@ -135,6 +138,7 @@ class Runner:
         heartbeat_interval: float = 5.0,
         heartbeat_expiry: float = 60.0,
         system_tags: tuple[str, ...] = (),
+        run_started: Callable[[str], None] | None = None,
     ) -> None:
         self.flow_cls = flow_cls
         self.graph = graph
@@ -152,6 +156,7 @@ class Runner:
         self.heartbeat_expiry = heartbeat_expiry
         self.system_tags = system_tags
         self.run_id: str | None = None
+        self.run_started = run_started
 
     def _snapshot(self) -> str:
         snapshot = build_snapshot(self.flow_file, warn_mb=self.snapshot_warn_mb)
@@ -209,7 +214,7 @@ class Runner:
         record = self._start_record(refs, printable, None, None, self._snapshot())
         # From the start record on, a signal is noted and acted on by the main loop.
         with RunSignals() as signals:
-            return self._execute(self.store.new_run(record), refs, None, signals)
+            return self._execute(self._claim(record), refs, None, signals)
 
     def resume(self, plan: ResumePlan) -> RunSummary:
         """Run the flow again, cloning the origin run's tasks that ``plan`` allows.
@@ -226,7 +231,14 @@ class Runner:
             self._snapshot(),
         )
         with RunSignals() as signals:
-            return self._execute(self.store.new_run(record), dict(origin.parameters), plan, signals)
+            return self._execute(self._claim(record), dict(origin.parameters), plan, signals)
+
+    def _claim(self, record: RunRecord) -> str:
+        """Store the start record under a new run id and tell ``run_started`` about it."""
+        run_id = self.store.new_run(record)
+        if self.run_started is not None:
+            self.run_started(run_id)
+        return run_id
 
     def _execute(
         self,

@@ -258,10 +258,7 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
     for deco in decorators:
         os.environ.update(deco.task_environment())  # this process runs only this task
     try:
-        flow, inputs = _build_flow(ctx, spec)
-        _call_step(flow, spec.step, inputs, decorators)
-        state: TaskState = flow.__dict__["_fk_state"]
-        _check_transition(ctx, spec.step, state.transition)
+        flow, state = call_step(ctx, spec)
         manifest.artifacts = _store_outputs(ctx, flow, state)
         if state.transition is not None:
             manifest.next_steps = list(state.transition.targets)
@@ -283,6 +280,21 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
         sys.stdout.flush()
         sys.stderr.flush()
     return manifest
+
+
+def call_step(ctx: RunContext, spec: TaskSpec) -> tuple[FlowSpec, TaskState]:
+    """Build the task's flow object from its inputs, call its step (with its decorators) and
+    check the transition it took. Nothing is stored; whatever the step raises propagates.
+
+    Returns:
+        The flow object (the step's new artifacts are in its ``__dict__``) and its task state
+        (``state.transition`` is what ``self.next`` decided).
+    """
+    flow, inputs = _build_flow(ctx, spec)
+    _call_step(flow, spec.step, inputs, ctx.decorators.get(spec.step, []))
+    state: TaskState = flow.__dict__["_fk_state"]
+    _check_transition(ctx, spec.step, state.transition)
+    return flow, state
 
 
 def _call_step(

@@ -31,6 +31,7 @@ ALLOWED = {
     "ignore": set(),
     "codesnap": {"ignore"},
     "verify": {"flowstore", "manifest", "format"},
+    "spinarea": {"content", "flowstore", "manifest", "storage"},
 }
 FORBIDDEN_PACKAGES = ("flowkit.dsl", "flowkit.graph", "flowkit.runtime", "flowkit.cli")
 
