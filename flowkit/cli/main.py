@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from flowkit.version import __version__
 from flowkit.cli.edge import debug_from_settings, run_cli
 from flowkit.cli.inspect import add_inspect_commands
 from flowkit.cli.plugin_group import PluginGroup
 from flowkit.cli.verify import verify_cmd
 from flowkit.settings import describe_settings, load_settings
+from flowkit.version import __version__
 
 _debug = {"requested": False}
 
