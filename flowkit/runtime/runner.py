@@ -32,7 +32,7 @@ from flowkit.runtime.policy import FailurePolicy
 from flowkit.runtime.pool import LOCAL, ExecutorPool
 from flowkit.runtime.progress import say, warn
 from flowkit.runtime.resume import ResumePlan
-from flowkit.runtime.scheduler import ReadyQueue, Scheduler
+from flowkit.runtime.scheduler import DEFAULT_MAX_LOOP_ITERATIONS, ReadyQueue, Scheduler
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
 
@@ -106,6 +106,7 @@ class Runner:
         with_specs: The ``--with`` values, passed on to tasks started in fresh interpreters.
         heartbeat_interval: Seconds between two renewals of the run's lease.
         heartbeat_expiry: Seconds a renewal keeps the run from being shown as ``lost``.
+        max_loop_iterations: Most passes a step inside a loop makes per foreach split.
     """
 
     def __init__(
@@ -124,6 +125,7 @@ class Runner:
         with_specs: tuple[str, ...] = (),
         heartbeat_interval: float = 5.0,
         heartbeat_expiry: float = 60.0,
+        max_loop_iterations: int = DEFAULT_MAX_LOOP_ITERATIONS,
     ) -> None:
         self.flow_cls = flow_cls
         self.graph = graph
@@ -138,6 +140,7 @@ class Runner:
         self.with_specs = with_specs
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_expiry = heartbeat_expiry
+        self.max_loop_iterations = max_loop_iterations
 
     def _snapshot(self) -> str:
         snapshot = build_snapshot(self.flow_file, warn_mb=self.snapshot_warn_mb)
@@ -240,7 +243,7 @@ class Runner:
                 decorators=self.decorators,
                 with_specs=self.with_specs,
             )
-            scheduler = Scheduler(self.graph, refs, self.store)
+            scheduler = Scheduler(self.graph, refs, self.store, self.max_loop_iterations)
             executor = ExecutorPool(
                 self.executor_cls(ctx),
                 self.max_workers,
