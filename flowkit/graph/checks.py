@@ -176,7 +176,7 @@ def _check_loops(graph: FlowGraph) -> list[FlowDefinitionError]:
                         node,
                         graph,
                         f"{where}, a join: a loop cannot run a join again without its branches",
-                        "loop back to the step that opens the split, or to a step after the join",
+                        "loop back to the step that opens the split, or add a step after the join and loop to it",
                         node.next_line,
                     )
                 )

@@ -66,9 +66,8 @@ class _Passes:
             where = " in foreach split " + ".".join(str(level.index) for level in levels)
         condition = f" (its condition, self.{switch.switch_var})" if switch else ""
         return LoopLimitExceeded(
-            f"step {step!r} would start pass {self.limit + 1}{where}, more than the "
-            f"{self.limit} passes a loop may make (setting max_loop_iterations); the run is "
-            "stopped",
+            f"step {step!r} made {self.limit} passes{where}, the most a loop may make "
+            "(setting max_loop_iterations), and its loop went on; the run is stopped",
             hint=f"make the loop's switch{condition} take its exit branch, or raise the limit, "
             f"e.g. FLOWKIT_MAX_LOOP_ITERATIONS={self.limit * 10} python "
             f"{display_path(self.graph.file)} run",
