@@ -115,6 +115,22 @@ SHAPE_CASES = {
         "inner:0.1",
     ),
     "switch": Shape(SHAPES / "switch.py", "SwitchFlow", {"path": "fast"}, 3, "fast"),
+    # Metaflow's test/core "recursive_switch": 4 passes of loop_step, each its own task.
+    "recursive_switch": Shape(
+        SHAPES / "recursive_switch.py",
+        "RecursiveSwitchFlow",
+        {"count": 4, "seen": [1, 2, 3, 4]},
+        7,
+        "exit_loop",
+    ),
+    # Metaflow's "recursive_switch_inside_foreach": 1, 3 and 2 passes in the three splits.
+    "recursive_switch_inside_foreach": Shape(
+        SHAPES / "recursive_switch_inside_foreach.py",
+        "RecursiveForeachFlow",
+        {"done": [(1, 1), (3, 3), (2, 2)]},
+        15,
+        "exit_item_loop:1",
+    ),
 }
 
 

@@ -14,7 +14,15 @@ import flowkit
 from flowkit.client import ClientContext, DataArtifact, Flow, Metaflow, Run, Step, Task
 from flowkit.errors import DatastoreError
 
-SHAPE_FLOWS = ["BranchFlow", "ForeachFlow", "LinearFlow", "NestedForeachFlow", "SwitchFlow"]
+SHAPE_FLOWS = [
+    "BranchFlow",
+    "ForeachFlow",
+    "LinearFlow",
+    "NestedForeachFlow",
+    "RecursiveForeachFlow",
+    "RecursiveSwitchFlow",
+    "SwitchFlow",
+]
 
 
 @pytest.mark.parametrize("cls", [Flow, Run, Step, Task, DataArtifact, Metaflow, ClientContext])

@@ -20,6 +20,15 @@ STEPS = {
     "ForeachFlow": ["start", "work", "join", "end"],
     "NestedForeachFlow": ["start", "outer", "inner", "inner_join", "outer_join", "end"],
     "SwitchFlow": ["start", "fast", "end"],
+    "RecursiveSwitchFlow": ["start", "loop_step", "exit_loop", "end"],
+    "RecursiveForeachFlow": [
+        "start",
+        "start_loop_for_item",
+        "loop_body",
+        "exit_item_loop",
+        "join",
+        "end",
+    ],
 }
 
 
