@@ -22,7 +22,7 @@ from typing import Any
 from flowkit.errors import CorruptObject, DatastoreError
 
 FORMAT_MAJOR = 1
-FORMAT_MINOR = 1
+FORMAT_MINOR = 0
 FORMAT_VERSION = f"{FORMAT_MAJOR}.{FORMAT_MINOR}"
 """The format this flowkit writes, as stored in records' ``format_version`` field."""
 

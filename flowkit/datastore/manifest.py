@@ -157,8 +157,8 @@ class TaskManifest:
         artifacts: Artifact name to stored value.
         foreach_stack: Enclosing foreach levels, outermost first.
         iteration: Which pass of its step this task is, from 0: a step inside a loop (a
-            switch going back) runs once per pass, each pass its own task (added in format
-            1.1; older records read as 0).
+            switch going back) runs once per pass, each pass its own task. Optional: records
+            written before loops existed read as 0.
         parents: Pathspecs (``Flow/run/step/task``) of the tasks this one ran after.
         next_steps: Steps the task transitioned to.
         foreach_count: Number of splits when the task started a foreach.
