@@ -176,7 +176,8 @@ def _check_loops(graph: FlowGraph) -> list[FlowDefinitionError]:
                         node,
                         graph,
                         f"{where}, a join: a loop cannot run a join again without its branches",
-                        "loop back to the step that opens the split, or add a step after the join and loop to it",
+                        "loop back to the step that opens the split, or add a step after the "
+                        "join and loop to it",
                         node.next_line,
                     )
                 )
