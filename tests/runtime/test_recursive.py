@@ -8,6 +8,9 @@ stopped by ``FLOWKIT_MAX_LOOP_ITERATIONS``.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from flowtests import FLOWS, SHAPE_CASES, end_artifact
 
@@ -154,3 +157,24 @@ def test_resume_clones_the_passes_that_succeeded_and_reruns_from_the_failed_one(
         assert all(m.artifacts == origin[m.iteration].artifacts for m in cloned)
     assert store.run_record("2").summary["tasks_cloned"] == 7  # start + 3 x (body, check)
     assert "5 tasks ran, 7 cloned" in resumed.stderr
+
+
+def test_flowkit_show_lists_the_iteration_of_each_pass(run_flow):
+    assert run_flow(TWO_STEP, "run", "--rounds", "3").returncode == 0
+    command = [sys.executable, "-c", "from flowkit.cli.main import main; main()", "show"]
+    step = subprocess.run(
+        [*command, "TwoStepLoopFlow/1/body"], env=run_flow.env, capture_output=True, text=True
+    )
+    assert step.returncode == 0, step.stderr
+    lines = step.stdout.splitlines()
+    assert lines[1].split()[:3] == ["TASK", "INDEX", "ITERATION"]
+    assert [line.split()[1] for line in lines[2:]] == ["0", "1", "2"]  # index column is empty
+    last = lines[-1].split()[0]
+    task = subprocess.run(
+        [*command, f"TwoStepLoopFlow/1/body/{last}"],
+        env=run_flow.env,
+        capture_output=True,
+        text=True,
+    )
+    assert task.returncode == 0, task.stderr
+    assert "iteration  2" in task.stdout
