@@ -178,3 +178,24 @@ def test_flowkit_show_lists_the_iteration_of_each_pass(run_flow):
     )
     assert task.returncode == 0, task.stderr
     assert "iteration  2" in task.stdout
+
+
+def test_loop_in_a_branch_and_nested_loops(run_flow):
+    flow = LOOPS / "nested_loops.py"
+    result = run_flow(flow, "run")
+    assert result.returncode == 0, result.output
+    store = run_flow.store("NestedLoopsFlow")
+    assert end_artifact(store, "1") == {"ns": [3, 100], "outer": 3, "inner": 2}
+    by_step = _by_step(store, "1")
+    assert [m.iteration for m in by_step["a"]] == [0, 1, 2]
+    assert [m.iteration for m in by_step["b"]] == [0]
+    [join] = by_step["join"]
+    assert join.parents == [by_step["a"][-1].pathspec, by_step["b"][0].pathspec]
+    assert [m.iteration for m in by_step["o1"]] == [0, 1, 2]
+    # the inner loop's passes add up over the outer passes: each keeps its own identity
+    assert [m.iteration for m in by_step["i1"]] == [0, 1, 2, 3, 4, 5]
+    # resume from a step inside the outer loop re-runs the whole loop, clones what precedes it
+    resumed = run_flow(flow, "resume", "o2")
+    assert resumed.returncode == 0, resumed.output
+    assert "13 tasks ran, 6 cloned" in resumed.stderr
+    assert end_artifact(store, "2") == end_artifact(store, "1")
