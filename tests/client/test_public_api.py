@@ -19,9 +19,11 @@ SHAPE_FLOWS = [
     "ForeachFlow",
     "LinearFlow",
     "NestedForeachFlow",
+    "NestedStringForeachFlow",
     "RecursiveForeachFlow",
     "RecursiveSwitchFlow",
     "SwitchFlow",
+    "SwitchInForeachFlow",
 ]
 
 
