@@ -128,7 +128,7 @@ def step_summaries(run: Run) -> tuple[list[StepSummary], list[str]]:
 def echo_step(step: Step, tasks: list[Task]) -> None:
     """One line per task of a step."""
     click.echo(f"Step {step.pathspec}: {len(tasks)} finished task(s)")
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (
             t.id,
             "" if t.index is None else t.index,
@@ -143,7 +143,8 @@ def echo_step(step: Step, tasks: list[Task]) -> None:
     ]
     # The last column, "cloned from", only means something for a resumed run.
     width = len(_TASK_HEADERS) - (0 if any(t.origin_pathspec for t in tasks) else 1)
-    headers, rows = _TASK_HEADERS[:width], [row[:width] for row in rows]
+    headers: tuple[str, ...] = _TASK_HEADERS[:width]
+    rows = [row[:width] for row in rows]
     if any(t.iteration for t in tasks):  # a step inside a loop: which pass each task is
         headers = (*headers[:2], "iteration", *headers[2:])
         rows = [(*row[:2], t.iteration, *row[2:]) for row, t in zip(rows, tasks, strict=True)]
