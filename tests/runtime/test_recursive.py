@@ -199,3 +199,10 @@ def test_loop_in_a_branch_and_nested_loops(run_flow):
     assert resumed.returncode == 0, resumed.output
     assert "13 tasks ran, 6 cloned" in resumed.stderr
     assert end_artifact(store, "2") == end_artifact(store, "1")
+
+
+def test_show_marks_the_branch_that_loops_back(run_flow):
+    shown = run_flow(TWO_STEP, "show")
+    assert shown.returncode == 0, shown.output
+    assert "(switch on self.state; loops back to body)" in shown.stdout
+    assert shown.stdout.index("Step body") < shown.stdout.index("Step check")
