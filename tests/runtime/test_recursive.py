@@ -206,3 +206,16 @@ def test_show_marks_the_branch_that_loops_back(run_flow):
     assert shown.returncode == 0, shown.output
     assert "(switch on self.state; loops back to body)" in shown.stdout
     assert shown.stdout.index("Step body") < shown.stdout.index("Step check")
+
+
+def test_resume_after_the_loop_limit_continues_the_loop(run_flow):
+    stopped = run_flow(TWO_STEP, "run", "--rounds", "8", FLOWKIT_MAX_LOOP_ITERATIONS="5")
+    assert stopped.returncode == 1, stopped.output
+    assert "step 'body' made 5 passes" in stopped.stderr
+    resumed = run_flow(TWO_STEP, "resume")  # the default limit, the origin's parameters
+    assert resumed.returncode == 0, resumed.output
+    assert "7 tasks ran, 11 cloned" in resumed.stderr
+    store = run_flow.store("TwoStepLoopFlow")
+    assert end_artifact(store, "2") == {"total": 80, "passes": 8}
+    body = _by_step(store, "2")["body"]
+    assert [(m.iteration, bool(m.origin_pathspec)) for m in body] == [(k, k < 5) for k in range(8)]
