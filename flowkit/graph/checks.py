@@ -181,6 +181,19 @@ def _check_loops(graph: FlowGraph) -> list[FlowDefinitionError]:
                         node.next_line,
                     )
                 )
+            elif entry := _side_entry(graph, node.name, head):
+                inside, outside = entry
+                errors.append(
+                    _err(
+                        node,
+                        graph,
+                        f"{where}, but the loop is also entered at {inside!r} (from "
+                        f"{outside!r}): a loop has one way in, the step it goes back to",
+                        f"lead {outside!r} to {head!r} instead, or loop back to a step that "
+                        f"comes before {inside!r} on every path",
+                        node.next_line,
+                    )
+                )
             elif _pop_switches(target.split_stack, graph) != _pop_switches(node.split_stack, graph):
                 errors.append(
                     _err(
@@ -194,6 +207,16 @@ def _check_loops(graph: FlowGraph) -> list[FlowDefinitionError]:
                     )
                 )
     return errors
+
+
+def _side_entry(graph: FlowGraph, switch: str, head: str) -> tuple[str, str] | None:
+    """A step of the loop other than its head that a step outside the loop leads to, if any."""
+    body = graph.loop_body(switch, head)
+    for name in sorted(body - {head}):
+        outside = [p for p in _forward_parents(graph[name], graph) if p not in body]
+        if outside:
+            return name, outside[0]
+    return None
 
 
 def _check_reachable(graph: FlowGraph) -> list[FlowDefinitionError]:

@@ -144,9 +144,13 @@ class FlowGraph:
         found: set[str] = set()
         for node in self.steps.values():
             for head in node.loops_to:
-                # On the loop: reachable from its head and reaching the switch, going forward.
-                found |= self._forward_reach(head) & self._forward_reach_back(node.name)
+                found |= self.loop_body(node.name, head)
         return found
+
+    def loop_body(self, switch: str, head: str) -> set[str]:
+        """The steps of the loop that ``switch`` closes by going back to ``head``: those reachable
+        from ``head`` that reach ``switch``, going forward."""
+        return self._forward_reach(head) & self._forward_reach_back(switch)
 
     def _forward_reach(self, name: str) -> set[str]:
         seen: set[str] = set()

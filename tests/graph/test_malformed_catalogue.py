@@ -111,6 +111,12 @@ STATIC = [
         "add a step after the join and loop to it",
     ),
     Case(
+        "loop_two_entries.py",
+        19,
+        ("the switch in 'b' goes back to 'a', but the loop is also entered at 'b' (from 'start')",),
+        "lead 'start' to 'a' instead",
+    ),
+    Case(
         "loop_out_of_foreach.py",
         19,
         ("the switch in 'work' goes back to 'prepare', across a split or join",),
