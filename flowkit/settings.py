@@ -70,6 +70,9 @@ class Settings:
         remote_status_timeout: Seconds a remote executor (Batch) keeps retrying when every
             check of its jobs' states fails (expired credentials, an unreachable endpoint);
             then it gives up and records the tasks it can no longer watch as failed.
+        max_loop_iterations: Most passes a step inside a loop (a switch going back to an
+            earlier step or to itself) may make in one foreach split of a run; the run stops
+            with an error when a loop would go on past it.
     """
 
     datastore_root: str | None = None
@@ -87,6 +90,7 @@ class Settings:
     heartbeat_interval: float = 5.0
     heartbeat_expiry: float = 60.0
     remote_status_timeout: float = 300.0
+    max_loop_iterations: int = 1000
 
     def __post_init__(self) -> None:
         if self.s3_conditional_writes not in _CONDITIONAL_WRITES:
@@ -107,6 +111,12 @@ class Settings:
                 f"heartbeat_expiry ({self.heartbeat_expiry}) at least twice as long",
                 hint="set FLOWKIT_HEARTBEAT_INTERVAL and FLOWKIT_HEARTBEAT_EXPIRY accordingly "
                 "(defaults: 5 and 60 seconds)",
+            )
+
+        if self.max_loop_iterations < 1:
+            raise ConfigError(
+                f"max_loop_iterations ({self.max_loop_iterations}) must be 1 or more",
+                hint="set FLOWKIT_MAX_LOOP_ITERATIONS to a positive number (default: 1000)",
             )
 
     def with_overrides(self, **values: Any) -> Settings:

@@ -115,6 +115,38 @@ SHAPE_CASES = {
         "inner:0.1",
     ),
     "switch": Shape(SHAPES / "switch.py", "SwitchFlow", {"path": "fast"}, 3, "fast"),
+    # Metaflow's test/core "switch_in_foreach": each split takes the branch its element picks.
+    "switch_in_foreach": Shape(
+        SHAPES / "switch_in_foreach.py",
+        "SwitchInForeachFlow",
+        {"handled": ["A:a1", "B:b2", "A:a3"]},
+        9,
+        "handle_b",
+    ),
+    # Metaflow's "nested-foreach": three levels over strings; foreach_stack() gives the values.
+    "nested_foreach_strings": Shape(
+        SHAPES / "nested_foreach_strings.py",
+        "NestedStringForeachFlow",
+        {"words": [x + y + z for x in "abc" for y in "de" for z in "fghijk"]},
+        58,
+        "foreach_inner:1.0.3",
+    ),
+    # Metaflow's test/core "recursive_switch": 4 passes of loop_step, each its own task.
+    "recursive_switch": Shape(
+        SHAPES / "recursive_switch.py",
+        "RecursiveSwitchFlow",
+        {"count": 4, "seen": [1, 2, 3, 4]},
+        7,
+        "exit_loop",
+    ),
+    # Metaflow's "recursive_switch_inside_foreach": 1, 3 and 2 passes in the three splits.
+    "recursive_switch_inside_foreach": Shape(
+        SHAPES / "recursive_switch_inside_foreach.py",
+        "RecursiveForeachFlow",
+        {"done": [(1, 1), (3, 3), (2, 2)]},
+        15,
+        "exit_item_loop:1",
+    ),
 }
 
 

@@ -129,7 +129,7 @@ def step_summaries(run: Run) -> tuple[list[StepSummary], list[str]]:
 def echo_step(step: Step, tasks: list[Task]) -> None:
     """One line per task of a step."""
     click.echo(f"Step {step.pathspec}: {len(tasks)} finished task(s)")
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (
             t.id,
             "" if t.index is None else t.index,
@@ -144,7 +144,12 @@ def echo_step(step: Step, tasks: list[Task]) -> None:
     ]
     # The last column, "cloned from", only means something for a resumed run.
     width = len(_TASK_HEADERS) - (0 if any(t.origin_pathspec for t in tasks) else 1)
-    click.echo(text_table(_TASK_HEADERS[:width], [row[:width] for row in rows], indent="  "))
+    headers: tuple[str, ...] = _TASK_HEADERS[:width]
+    rows = [row[:width] for row in rows]
+    if any(t.iteration for t in tasks):  # a step inside a loop: which pass each task is
+        headers = (*headers[:2], "iteration", *headers[2:])
+        rows = [(*row[:2], t.iteration, *row[2:]) for row, t in zip(rows, tasks, strict=True)]
+    click.echo(text_table(headers, rows, indent="  "))
 
 
 def echo_task(task: Task) -> None:
@@ -157,6 +162,7 @@ def echo_task(task: Task) -> None:
         ("started", fmt_time(task.created_at)),
         ("duration", fmt_duration(task.duration)),
         ("foreach index", None if task.index is None else str(task.index)),
+        ("iteration", str(task.iteration) if task.iteration else None),
         ("cloned from", task.origin_pathspec),
         ("exception", f"{exception.type}: {exception.message}" if exception else None),
         ("logs", ", ".join(f"{k} {fmt_size(v)}" for k, v in sorted(log_sizes.items()))),

@@ -93,6 +93,7 @@ def _runner(
         run_started=_id_writer(run_id_file, state.flow_cls.__name__, store.storage.root)
         if run_id_file
         else None,
+        max_loop_iterations=settings.max_loop_iterations,
     )
 
 
@@ -188,6 +189,7 @@ def add_run_commands(
     @click.option("--attempt", type=int, default=0)
     @click.option("--parent", "parents", multiple=True, help="run/step/task of an input task.")
     @click.option("--foreach-json", default="", help="Foreach levels of the task, as JSON.")
+    @click.option("--iteration", type=int, default=0, help="Pass of a step inside a loop.")
     @click.option("--with", "with_specs", multiple=True, help="Decorators given to the run.")
     def step(
         step_name: str,
@@ -196,6 +198,7 @@ def add_run_commands(
         attempt: int,
         parents: tuple[str, ...],
         foreach_json: str,
+        iteration: int,
         with_specs: tuple[str, ...],
     ) -> None:
         from flowkit.runtime.entry import run_single_task, spec_from_args
@@ -222,7 +225,9 @@ def add_run_commands(
             with_specs=with_specs,
             system_tags=tuple(record.system_tags),
         )
-        spec = spec_from_args(ctx, step_name, task_id, attempt, list(parents), foreach_json)
+        spec = spec_from_args(
+            ctx, step_name, task_id, attempt, list(parents), foreach_json, iteration
+        )
         manifest = run_single_task(ctx, spec)
         if manifest.status != "succeeded":
             sys.exit(1)

@@ -109,12 +109,14 @@ def _every_split_present(tasks: list[TaskManifest]) -> bool:
     return True
 
 
-def task_order(manifest: TaskManifest) -> tuple[tuple[int, ...], bool, int, str]:
-    """Sort key of tasks: foreach indexes, outermost first, then the task id."""
+def task_order(manifest: TaskManifest) -> tuple[tuple[int, ...], int, bool, int, str]:
+    """Sort key of tasks: foreach indexes, outermost first, then the pass of a loop, then the
+    task id."""
     task_id = manifest.task_id
     numeric = task_id.isdigit()
     return (
         tuple(f.index for f in manifest.foreach_stack),
+        manifest.iteration,
         not numeric,
         int(task_id) if numeric else 0,
         task_id,
@@ -128,6 +130,7 @@ def task_row(manifest: TaskManifest) -> dict[str, Any]:
         "step": manifest.step,
         "task_id": manifest.task_id,
         "index": manifest.foreach_stack[-1].index if manifest.foreach_stack else None,
+        "iteration": manifest.iteration,
         "status": manifest.status,
         "attempt": manifest.attempt,
         "started_at": manifest.started_at,

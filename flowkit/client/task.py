@@ -127,6 +127,12 @@ class Task(ClientObject):
         return stack[-1].index if stack else None
 
     @property
+    def iteration(self) -> int:
+        """Which pass of its step this task is, from 0 (a step inside a loop runs once per pass,
+        each pass its own task; 0 for every other task)."""
+        return self._manifest.iteration
+
+    @property
     def foreach_stack(self) -> list[ForeachFrame]:
         """Every foreach level the task runs in, outermost first (step, index, num_splits)."""
         return list(self._manifest.foreach_stack)
@@ -239,6 +245,7 @@ class Task(ClientObject):
             "attempt": m.attempt,
             "status": m.status,
             "index": self.index,
+            "iteration": m.iteration,
             "started_at": _iso(m.started_at),
             "finished_at": _iso(m.finished_at),
             "duration": round(self.duration, 6),
@@ -251,6 +258,8 @@ class Task(ClientObject):
 
     def _summary(self) -> str:
         where = f", index {self.index}" if self.index is not None else ""
+        if self._manifest.iteration:
+            where += f", iteration {self._manifest.iteration}"
         count = len(self._manifest.artifacts)
         return f"{self.status}, {fmt_duration(self.duration)}{where}, {count} artifacts"
 
@@ -262,6 +271,7 @@ class Task(ClientObject):
             ("started", fmt_time(self.created_at)),
             ("duration", fmt_duration(self.duration)),
             ("foreach index", self.index),
+            ("iteration", self._manifest.iteration),
             ("cloned from", self.origin_pathspec),
             ("exception", f"{exception.type}: {exception.message}" if exception else None),
         ]

@@ -156,6 +156,9 @@ class TaskManifest:
         finished_at: End time, seconds since the epoch.
         artifacts: Artifact name to stored value.
         foreach_stack: Enclosing foreach levels, outermost first.
+        iteration: Which pass of its step this task is, from 0: a step inside a loop (a
+            switch going back) runs once per pass, each pass its own task. Optional: records
+            written before loops existed read as 0.
         parents: Pathspecs (``Flow/run/step/task``) of the tasks this one ran after.
         next_steps: Steps the task transitioned to.
         foreach_count: Number of splits when the task started a foreach.
@@ -186,6 +189,7 @@ class TaskManifest:
     finished_at: float
     artifacts: dict[str, ArtifactRef] = field(default_factory=dict)
     foreach_stack: list[ForeachFrame] = field(default_factory=list)
+    iteration: int = 0
     parents: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
     foreach_count: int | None = None

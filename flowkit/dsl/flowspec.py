@@ -183,10 +183,17 @@ class FlowSpec:
         state = self.__dict__.get("_fk_state")
         return state.foreach_input() if state else None
 
-    def foreach_stack(self) -> list[tuple[int, int, str]]:
-        """The enclosing foreach levels, outermost first, as ``(index, num_splits, step)``."""
+    def foreach_stack(self) -> list[tuple[int, int, Any]]:
+        """The enclosing foreach levels, outermost first, as ``(index, num_splits, value)``.
+
+        ``value`` is the element the task works on at that level, as in Metaflow (each level's
+        element is loaded on first use).
+        """
         state = self.__dict__.get("_fk_state")
-        return [(f.index, f.num_splits, f.step) for f in state.foreach] if state else []
+        if not state:
+            return []
+        levels = enumerate(state.foreach)
+        return [(f.index, f.num_splits, state.foreach_value(d)) for d, f in levels]
 
     # -- transitions ---------------------------------------------------------------------------
     def next(self, *targets: Any, foreach: str | None = None, condition: str | None = None) -> None:

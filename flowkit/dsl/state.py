@@ -110,14 +110,17 @@ class TaskState:
 
     def foreach_input(self) -> Any:
         """The element of the innermost foreach this task works on (loaded once)."""
-        if not self.foreach:
-            return None
-        if _INPUT in self._cache:
-            return self._cache[_INPUT]
-        level = self.foreach[-1]
+        return self.foreach_value(len(self.foreach) - 1) if self.foreach else None
+
+    def foreach_value(self, depth: int) -> Any:
+        """The element the task works on at foreach level ``depth`` (0 outermost; loaded once)."""
+        key = f"{_INPUT}{depth}"
+        if key in self._cache:
+            return self._cache[key]
+        level = self.foreach[depth]
         if level.element is not None:
             value = self.loader(level.element)  # only this split's element, never the whole
-            self._cache[_INPUT] = value
+            self._cache[key] = value
             return value
         items = self.loader(level.items) if level.items is not None else self.load(level.var)
         return item_at(items, level.index)

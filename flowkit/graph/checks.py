@@ -19,7 +19,15 @@ def check_graph(graph: FlowGraph) -> list[FlowDefinitionError]:
 
     Later checks assume earlier ones passed, so they stop at the first failing group.
     """
-    for group in (_check_ends, _check_targets, _check_cycles, _check_reachable, _check_structure):
+    groups = (
+        _check_ends,
+        _check_targets,
+        _check_cycles,
+        _check_reachable,
+        _check_structure,
+        _check_loops,
+    )
+    for group in groups:
         errors = group(graph)
         if errors:
             return errors
@@ -94,14 +102,27 @@ def _check_targets(graph: FlowGraph) -> list[FlowDefinitionError]:
 
 
 def _check_cycles(graph: FlowGraph) -> list[FlowDefinitionError]:
+    """Refuse every cycle that a switch branch does not close; mark the ones it does.
+
+    Walking depth first from start, an edge to a step on the current path closes a cycle. It is
+    a loop when that edge is a switch branch (``self.next({...}, condition=...)`` going back to
+    an earlier step or to the switch itself); any other edge closing a cycle is an error.
+    """
+    for node in graph:
+        node.loops_to = []
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     path: list[str] = []
 
     def visit(name: str) -> list[str] | None:
         state[name] = 1
         path.append(name)
-        for child in graph[name].out:
+        node = graph[name]
+        for child in node.out:
             if state.get(child) == 1:
+                if node.kind == "switch":
+                    if child not in node.loops_to:
+                        node.loops_to.append(child)
+                    continue
                 return [*path[path.index(child) :], child]
             if child not in state:
                 cycle = visit(child)
@@ -111,7 +132,8 @@ def _check_cycles(graph: FlowGraph) -> list[FlowDefinitionError]:
         state[name] = 2
         return None
 
-    for name in graph.steps:
+    order = ["start", *graph.steps] if "start" in graph else list(graph.steps)
+    for name in order:
         if name not in state:
             cycle = visit(name)
             if cycle:
@@ -121,12 +143,80 @@ def _check_cycles(graph: FlowGraph) -> list[FlowDefinitionError]:
                         node,
                         graph,
                         f"the steps form a cycle: {' -> '.join(cycle)}",
-                        "flows are acyclic: point the last step of the loop forward instead "
-                        "(use foreach to repeat work)",
+                        "flows are acyclic except for loops closed by a switch: point "
+                        f"{node.name!r} forward, or repeat steps with a switch that goes back, "
+                        f'self.next({{"again": self.{cycle[0]}, "done": self.end}}, '
+                        'condition="state")',
                         node.next_line,
                     )
                 ]
     return []
+
+
+def _check_loops(graph: FlowGraph) -> list[FlowDefinitionError]:
+    """A loop stays inside one foreach split or branch, and never re-enters start or a join."""
+    errors = []
+    for node in graph:
+        for head in node.loops_to:
+            target = graph[head]
+            where = f"the switch in {node.name!r} goes back to {head!r}"
+            if head == "start":
+                errors.append(
+                    _err(
+                        node,
+                        graph,
+                        f"{where}: the start step runs once per run",
+                        "loop back to a step after start instead",
+                        node.next_line,
+                    )
+                )
+            elif target.is_join:
+                errors.append(
+                    _err(
+                        node,
+                        graph,
+                        f"{where}, a join: a loop cannot run a join again without its branches",
+                        "loop back to the step that opens the split, or add a step after the "
+                        "join and loop to it",
+                        node.next_line,
+                    )
+                )
+            elif entry := _side_entry(graph, node.name, head):
+                inside, outside = entry
+                errors.append(
+                    _err(
+                        node,
+                        graph,
+                        f"{where}, but the loop is also entered at {inside!r} (from "
+                        f"{outside!r}): a loop has one way in, the step it goes back to",
+                        f"lead {outside!r} to {head!r} instead, or loop back to a step that "
+                        f"comes before {inside!r} on every path",
+                        node.next_line,
+                    )
+                )
+            elif _pop_switches(target.split_stack, graph) != _pop_switches(node.split_stack, graph):
+                errors.append(
+                    _err(
+                        node,
+                        graph,
+                        f"{where}, across a split or join: a loop must stay inside one "
+                        "branch or foreach split",
+                        f"loop back to a step between the same split and join as {node.name!r} "
+                        "(or loop around the whole split, from a step after its join)",
+                        node.next_line,
+                    )
+                )
+    return errors
+
+
+def _side_entry(graph: FlowGraph, switch: str, head: str) -> tuple[str, str] | None:
+    """A step of the loop other than its head that a step outside the loop leads to, if any."""
+    body = graph.loop_body(switch, head)
+    for name in sorted(body - {head}):
+        outside = [p for p in _forward_parents(graph[name], graph) if p not in body]
+        if outside:
+            return name, outside[0]
+    return None
 
 
 def _check_reachable(graph: FlowGraph) -> list[FlowDefinitionError]:
@@ -146,6 +236,11 @@ def _check_reachable(graph: FlowGraph) -> list[FlowDefinitionError]:
     return errors
 
 
+def _forward_parents(node: StepNode, graph: FlowGraph) -> list[str]:
+    """The parents of ``node`` that lead to it forward (a loop's way back excluded)."""
+    return [p for p in node.parents if node.name not in graph[p].loops_to]
+
+
 def _pop_switches(stack: Stack, graph: FlowGraph) -> Stack:
     while stack and graph[stack[-1][0]].kind == "switch":
         stack = stack[:-1]
@@ -158,16 +253,18 @@ def _check_structure(graph: FlowGraph) -> list[FlowDefinitionError]:
     tainted: set[str] = set()
     for node in graph.topological():
         found: list[FlowDefinitionError] = []
+        # A loop's way back is not where a step's split context comes from.
+        parents = _forward_parents(node, graph)
         if node.name == "start":
             node.split_stack = []
         else:
-            stacks = [graph[p].split_stack + _branch_of(graph[p], node.name) for p in node.parents]
+            stacks = [graph[p].split_stack + _branch_of(graph[p], node.name) for p in parents]
             node.split_stack = (
                 _join_stack(node, stacks, graph, found)
                 if node.is_join
                 else _merge_stack(node, stacks, graph, found)
             )
-        if any(p in tainted for p in node.parents):
+        if any(p in tainted for p in parents):
             tainted.add(node.name)
         elif found:
             tainted.add(node.name)
@@ -242,7 +339,8 @@ def _merge_stack(
         _err(
             node,
             graph,
-            f"step {node.name!r} is reached from branches {', '.join(node.parents)} "
+            f"step {node.name!r} is reached from branches "
+            f"{', '.join(_forward_parents(node, graph))} "
             "that run in parallel, so it must be a join",
             f"declare it as def {node.name}(self, inputs): and merge the branches "
             "(e.g. self.merge_artifacts(inputs))",
@@ -288,7 +386,8 @@ def _join_stack(
     node.closes = split.name
     if split.kind == "split":
         node.branch_of_parent = {
-            p: split.out.index(s[-1][1]) for p, s in zip(node.parents, popped, strict=True)
+            p: split.out.index(s[-1][1])
+            for p, s in zip(_forward_parents(node, graph), popped, strict=True)
         }
         # Several parents may share a branch (a switch inside it): compare sets, not lists.
         missing = [b for b in split.out if b not in {s[-1][1] for s in popped}]

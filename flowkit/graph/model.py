@@ -30,6 +30,8 @@ class StepNode:
         split_stack: Enclosing splits as (split step, branch) pairs (filled by the checks).
         closes: For a join, the split step whose branches it joins (filled by the checks).
         branch_of_parent: For a join of a static split, parent step -> branch position.
+        loops_to: For a switch, the branches that go back to an earlier step or to the switch
+            itself: the edges that close a loop (filled by the checks).
     """
 
     name: str
@@ -48,11 +50,17 @@ class StepNode:
     split_stack: list[tuple[str, str]] = field(default_factory=list)
     closes: str | None = None
     branch_of_parent: dict[str, int] = field(default_factory=dict)
+    loops_to: list[str] = field(default_factory=list)
 
     @property
     def location(self) -> str:
         """``file:line`` of the step's definition."""
         return f"{self.file}:{self.line}"
+
+    @property
+    def forward_out(self) -> list[str]:
+        """The steps ``next`` names, without the branches that loop back."""
+        return [n for n in self.out if n not in self.loops_to]
 
     @property
     def is_split(self) -> bool:
@@ -95,10 +103,13 @@ class FlowGraph:
         return name in self.steps
 
     def topological(self) -> list[StepNode]:
-        """Steps in an order where every step comes after all its parents (start first)."""
+        """Steps in an order where every step comes after all its parents (start first).
+
+        A switch's branches that loop back (``loops_to``) are not ordering edges.
+        """
         indegree = {n: 0 for n in self.steps}
         for node in self.steps.values():
-            for child in node.out:
+            for child in node.forward_out:
                 if child in indegree:
                     indegree[child] += 1
         ready = [n for n in self.steps if indegree[n] == 0]
@@ -106,7 +117,7 @@ class FlowGraph:
         while ready:
             name = ready.pop(0)
             ordered.append(self.steps[name])
-            for child in self.steps[name].out:
+            for child in self.steps[name].forward_out:
                 if child in indegree:
                     indegree[child] -= 1
                     if indegree[child] == 0:
@@ -123,4 +134,42 @@ class FlowGraph:
                 continue
             seen.add(current)
             todo.extend(self.steps[current].out)
+        return seen
+
+    def loop_steps(self) -> set[str]:
+        """Steps that may run more than once in a run: those on a loop closed by a switch.
+
+        Only meaningful once the checks have filled ``loops_to``.
+        """
+        found: set[str] = set()
+        for node in self.steps.values():
+            for head in node.loops_to:
+                found |= self.loop_body(node.name, head)
+        return found
+
+    def loop_body(self, switch: str, head: str) -> set[str]:
+        """The steps of the loop that ``switch`` closes by going back to ``head``: those reachable
+        from ``head`` that reach ``switch``, going forward."""
+        return self._forward_reach(head) & self._forward_reach_back(switch)
+
+    def _forward_reach(self, name: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            if current not in seen and current in self.steps:
+                seen.add(current)
+                todo.extend(self.steps[current].forward_out)
+        return seen
+
+    def _forward_reach_back(self, name: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            if current not in seen and current in self.steps:
+                seen.add(current)
+                todo.extend(
+                    p for p in self.steps[current].parents if current not in self.steps[p].loops_to
+                )
         return seen

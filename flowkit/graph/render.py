@@ -12,7 +12,8 @@ def _transition(node: StepNode) -> str:
         return f"=> {node.out[0]}  (foreach over self.{node.foreach_var})"
     if node.kind == "switch":
         cases = ", ".join(f"{k!r}: {v}" for k, v in node.switch_cases.items())
-        return f"=> one of {{{cases}}}  (switch on self.{node.switch_var})"
+        loops = f"; loops back to {', '.join(node.loops_to)}" if node.loops_to else ""
+        return f"=> one of {{{cases}}}  (switch on self.{node.switch_var}{loops})"
     if node.kind == "split":
         return f"=> {', '.join(node.out)}  (in parallel)"
     return f"=> {node.out[0]}"

@@ -85,7 +85,13 @@ def _parent_args(ctx: RunContext, parents: list[ParentRef]) -> list[str]:
 
 
 def spec_from_args(
-    ctx: RunContext, step: str, task_id: str, attempt: int, parents: list[str], foreach_json: str
+    ctx: RunContext,
+    step: str,
+    task_id: str,
+    attempt: int,
+    parents: list[str],
+    foreach_json: str,
+    iteration: int = 0,
 ) -> TaskSpec:
     """Rebuild a :class:`TaskSpec` from command-line values.
 
@@ -104,7 +110,8 @@ def spec_from_args(
         run_id, parent_step, parent_task = parse_parent(ctx.run_id, pathspec)
         refs.append(ParentRef(ctx.flow_name, run_id, parent_step, parent_task))
     levels = [ForeachFrame.from_dict(raw) for raw in json.loads(foreach_json or "[]")]
-    return TaskSpec(step, task_id, attempt, refs, levels, dict(record.parameters))
+    params = dict(record.parameters)
+    return TaskSpec(step, task_id, attempt, refs, levels, params, iteration=iteration)
 
 
 def spec_to_args(ctx: RunContext, spec: TaskSpec, *, with_specs: bool = True) -> list[str]:
@@ -119,6 +126,8 @@ def spec_to_args(ctx: RunContext, spec: TaskSpec, *, with_specs: bool = True) ->
     args += _parent_args(ctx, spec.parents)
     if spec.foreach:
         args += ["--foreach-json", json.dumps([frame.to_dict() for frame in spec.foreach])]
+    if spec.iteration:
+        args += ["--iteration", str(spec.iteration)]
     args += ["--run-id", ctx.run_id]
     if with_specs:
         for with_spec in ctx.with_specs:

@@ -1,12 +1,12 @@
 """Resuming a run: which tasks of the origin run can be cloned instead of run again.
 
 A task of the new run is cloned when the origin run has a successful task with the same identity
-(step and foreach indexes), its step is not forced to re-run, every artifact blob it refers to is
-still stored (``flowkit verify --repair`` and reads that find a corrupt blob move it aside, and a
-resume then recomputes it), its manifest is readable, and it would receive exactly the inputs
-the origin task received (its parents are clones of the origin task's parents). Cloning
-copies the manifest only: the artifacts are the same blobs, nothing is re-serialized and no
-process is started.
+(step, foreach indexes and, for a step inside a loop, which pass it is), its step is not forced
+to re-run, every artifact blob it refers to is still stored (``flowkit verify --repair`` and
+reads that find a corrupt blob move it aside, and a resume then recomputes it), its manifest is
+readable, and it would receive exactly the inputs the origin task received (its parents are
+clones of the origin task's parents). Cloning copies the manifest only: the artifacts are the
+same blobs, nothing is re-serialized and no process is started.
 
 When the origin run has no task at all for an identity (it was itself a resume that died before
 getting there), the origin's own origin is asked, and so on up the chain: resuming a resume that
@@ -26,7 +26,7 @@ from flowkit.graph.model import FlowGraph
 from flowkit.runtime.progress import warn
 from flowkit.runtime.spec import TaskSpec
 
-_Identity = tuple[str, tuple[int, ...]]
+_Identity = tuple[str, tuple[int, ...], int]
 
 
 class ResumeError(FlowkitError):
@@ -38,8 +38,10 @@ class ResumeError(FlowkitError):
 
 def _identity(step: str, manifest_or_spec: TaskManifest | TaskSpec) -> _Identity:
     if isinstance(manifest_or_spec, TaskSpec):
-        return step, tuple(level.index for level in manifest_or_spec.foreach)
-    return step, tuple(frame.index for frame in manifest_or_spec.foreach_stack)
+        indexes = tuple(level.index for level in manifest_or_spec.foreach)
+    else:
+        indexes = tuple(frame.index for frame in manifest_or_spec.foreach_stack)
+    return step, indexes, manifest_or_spec.iteration
 
 
 def find_origin(store: FlowDatastore, flow_name: str, wanted: str | None) -> RunRecord:
@@ -233,6 +235,7 @@ class ResumePlan:
             run_id=run_id,
             task_id=spec.task_id,
             attempt=0,
+            iteration=spec.iteration,
             parents=spec.parent_pathspecs,
             started_at=now,
             finished_at=now,

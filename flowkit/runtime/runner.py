@@ -32,7 +32,7 @@ from flowkit.runtime.policy import FailurePolicy
 from flowkit.runtime.pool import LOCAL, ExecutorPool
 from flowkit.runtime.progress import say, warn
 from flowkit.runtime.resume import ResumePlan
-from flowkit.runtime.scheduler import ReadyQueue, Scheduler
+from flowkit.runtime.scheduler import DEFAULT_MAX_LOOP_ITERATIONS, ReadyQueue, Scheduler
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
 from flowkit.user_paths import display_path
@@ -114,6 +114,7 @@ class Runner:
         system_tags: Tags recorded with the run that users cannot change (``@project``'s).
         run_started: Called with the new run's id as soon as it is claimed (before any task
             runs), e.g. to tell a program that launched this runner which run it is.
+        max_loop_iterations: Most passes a step inside a loop makes per foreach split.
 
     Attributes:
         run_id: The id of the run being (or last) executed; ``None`` until its start record
@@ -139,6 +140,7 @@ class Runner:
         heartbeat_expiry: float = 60.0,
         system_tags: tuple[str, ...] = (),
         run_started: Callable[[str], None] | None = None,
+        max_loop_iterations: int = DEFAULT_MAX_LOOP_ITERATIONS,
     ) -> None:
         self.flow_cls = flow_cls
         self.graph = graph
@@ -157,6 +159,7 @@ class Runner:
         self.system_tags = system_tags
         self.run_id: str | None = None
         self.run_started = run_started
+        self.max_loop_iterations = max_loop_iterations
 
     def _snapshot(self) -> str:
         snapshot = build_snapshot(self.flow_file, warn_mb=self.snapshot_warn_mb)
@@ -273,7 +276,7 @@ class Runner:
                 with_specs=self.with_specs,
                 system_tags=self.system_tags,
             )
-            scheduler = Scheduler(self.graph, refs, self.store)
+            scheduler = Scheduler(self.graph, refs, self.store, self.max_loop_iterations)
             executor = ExecutorPool(
                 self.executor_cls(ctx),
                 self.max_workers,

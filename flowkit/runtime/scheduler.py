@@ -9,12 +9,70 @@ from collections.abc import Iterable
 
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import ArtifactRef, ForeachFrame, TaskManifest
-from flowkit.errors import CorruptObject
+from flowkit.errors import CorruptObject, FlowRuntimeError
 from flowkit.graph.model import FlowGraph
+from flowkit.graph.parser import display_path
 from flowkit.runtime.spec import ParentRef, TaskSpec
 from flowkit.runtime.splits import SplitIndex, read_splits
 
 _Key = tuple[str, tuple[tuple[str, int], ...]]
+
+DEFAULT_MAX_LOOP_ITERATIONS = 1000
+
+
+class LoopLimitExceeded(FlowRuntimeError):
+    """A loop (a switch going back) went on for more passes than the run allows."""
+
+    headline = "loop limit reached"
+
+
+class _Passes:
+    """Counts the passes of the steps inside loops, per foreach split, and enforces the limit.
+
+    Only steps on a loop are counted (a 100,000-wide foreach outside any loop costs nothing).
+    Each pass of such a step is created after the previous one finished, so counting passes as
+    they are made numbers them in the order they run, the same in a resume as in the run.
+    """
+
+    def __init__(self, graph: FlowGraph, limit: int) -> None:
+        self.graph = graph
+        self.limit = limit
+        self.steps = graph.loop_steps()
+        self._counts: dict[tuple[str, tuple[int, ...]], int] = {}
+
+    def next(self, step: str, levels: list[ForeachFrame], came_from: str | None) -> int:
+        """The iteration of a new task of ``step`` inside ``levels`` (0 outside loops).
+
+        Raises:
+            LoopLimitExceeded: The step has already made ``limit`` passes in this split.
+        """
+        if step not in self.steps:
+            return 0
+        key = (step, tuple(level.index for level in levels))
+        count = self._counts.get(key, 0)
+        if count >= self.limit:
+            raise self._too_many(step, levels, came_from)
+        self._counts[key] = count + 1
+        return count
+
+    def _too_many(
+        self, step: str, levels: list[ForeachFrame], came_from: str | None
+    ) -> LoopLimitExceeded:
+        switch = self.graph.steps.get(came_from or "")
+        if switch is None or switch.kind != "switch":
+            switch = next((n for n in self.graph if n.loops_to), None)
+        where = ""
+        if levels:
+            where = " in foreach split " + ".".join(str(level.index) for level in levels)
+        condition = f" (its condition, self.{switch.switch_var})" if switch else ""
+        return LoopLimitExceeded(
+            f"step {step!r} made {self.limit} passes{where}, the most a loop may make "
+            "(setting max_loop_iterations), and its loop went on; the run is stopped",
+            hint=f"make the loop's switch{condition} take its exit branch, or raise the limit, "
+            f"e.g. FLOWKIT_MAX_LOOP_ITERATIONS={self.limit * 10} python "
+            f"{display_path(self.graph.file)} run",
+            location=switch.location if switch else self.graph.location,
+        )
 
 
 class _Arrivals:
@@ -75,8 +133,10 @@ class FanOut:
         elements: SplitIndex | None,
         first_id: int,
         params: dict[str, ArtifactRef],
+        passes: _Passes | None = None,
     ) -> None:
         self.target = target
+        self._passes = passes
         self._manifest = manifest
         self._parents = [parent]
         self._levels = levels
@@ -110,14 +170,18 @@ class FanOut:
     def _make(self, i: int) -> TaskSpec:
         element = self._elements[i] if self._elements is not None else None
         level = ForeachFrame(self._manifest.step, i, self._count, self._var, element, self._items)
+        levels = [*self._levels, level]
+        passes = self._passes
+        iteration = passes.next(self.target, levels, self._manifest.step) if passes else 0
         return TaskSpec(
             self.target,
             str(self._first_id + i),
             0,
             list(self._parents),
-            [*self._levels, level],
+            levels,
             self._params,
             inputs=self._manifest,
+            iteration=iteration,
         )
 
 
@@ -171,16 +235,23 @@ class Scheduler:
         graph: The flow's graph.
         params: The run's parameter artifacts.
         store: Where a foreach's split index is read from.
+        max_loop_iterations: Most passes a step inside a loop makes per foreach split.
     """
 
     def __init__(
-        self, graph: FlowGraph, params: dict[str, ArtifactRef], store: FlowDatastore
+        self,
+        graph: FlowGraph,
+        params: dict[str, ArtifactRef],
+        store: FlowDatastore,
+        max_loop_iterations: int = DEFAULT_MAX_LOOP_ITERATIONS,
     ) -> None:
         self.graph = graph
         self.params = params
         self.store = store
         self._last_id = 0
         self._waiting: dict[_Key, _Arrivals] = {}
+        passes = _Passes(graph, max_loop_iterations)
+        self._passes = passes if passes.steps else None
 
     def _new(
         self,
@@ -189,8 +260,19 @@ class Scheduler:
         levels: list[ForeachFrame],
         inputs: TaskManifest | None = None,
     ) -> TaskSpec:
+        came_from = parents[0].step if parents else None
+        iteration = self._passes.next(step, levels, came_from) if self._passes else 0
         self._last_id += 1
-        return TaskSpec(step, str(self._last_id), 0, parents, levels, self.params, inputs=inputs)
+        return TaskSpec(
+            step,
+            str(self._last_id),
+            0,
+            parents,
+            levels,
+            self.params,
+            inputs=inputs,
+            iteration=iteration,
+        )
 
     def start(self) -> list[TaskSpec]:
         """The first task of the run."""
@@ -237,7 +319,9 @@ class Scheduler:
                 )
         first_id = self._last_id + 1
         self._last_id += n  # ids are taken now, so the splits are numbered as they are ordered
-        return FanOut(target, manifest, parent, levels, elements, first_id, self.params)
+        return FanOut(
+            target, manifest, parent, levels, elements, first_id, self.params, self._passes
+        )
 
     def _arrive(
         self, join: str, manifest: TaskManifest, levels: list[ForeachFrame]

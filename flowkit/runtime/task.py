@@ -223,6 +223,7 @@ def new_manifest(
         finished_at=started,
         artifacts={},
         foreach_stack=list(spec.foreach),
+        iteration=spec.iteration,
         parents=spec.parent_pathspecs,
         failure=failure,
     )

@@ -14,7 +14,17 @@ import flowkit
 from flowkit.client import ClientContext, DataArtifact, Flow, Metaflow, Run, Step, Task
 from flowkit.errors import DatastoreError
 
-SHAPE_FLOWS = ["BranchFlow", "ForeachFlow", "LinearFlow", "NestedForeachFlow", "SwitchFlow"]
+SHAPE_FLOWS = [
+    "BranchFlow",
+    "ForeachFlow",
+    "LinearFlow",
+    "NestedForeachFlow",
+    "NestedStringForeachFlow",
+    "RecursiveForeachFlow",
+    "RecursiveSwitchFlow",
+    "SwitchFlow",
+    "SwitchInForeachFlow",
+]
 
 
 @pytest.mark.parametrize("cls", [Flow, Run, Step, Task, DataArtifact, Metaflow, ClientContext])

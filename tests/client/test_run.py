@@ -20,6 +20,34 @@ STEPS = {
     "ForeachFlow": ["start", "work", "join", "end"],
     "NestedForeachFlow": ["start", "outer", "inner", "inner_join", "outer_join", "end"],
     "SwitchFlow": ["start", "fast", "end"],
+    "SwitchInForeachFlow": [
+        "start",
+        "process_item",
+        "handle_a|handle_b",
+        "handle_a|handle_b",
+        "join",
+        "end",
+    ],
+    "NestedStringForeachFlow": [
+        "start",
+        "foreach_split_x",
+        "foreach_split_y",
+        "foreach_split_z",
+        "foreach_inner",
+        "foreach_join_z",
+        "foreach_join_y",
+        "foreach_join_x",
+        "end",
+    ],
+    "RecursiveSwitchFlow": ["start", "loop_step", "exit_loop", "end"],
+    "RecursiveForeachFlow": [
+        "start",
+        "start_loop_for_item",
+        "loop_body",
+        "exit_item_loop",
+        "join",
+        "end",
+    ],
 }
 
 

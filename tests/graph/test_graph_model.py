@@ -153,3 +153,49 @@ def test_several_errors_are_reported_together(tmp_path: Path) -> None:
     locations = [e.location for e in caught.value.errors]
     assert [loc.rsplit(":", 1)[1] for loc in locations] == ["10", "14"]
     assert attribute_location(flow_cls, "alpha").endswith("two_mistakes.py:6")
+
+
+LOOPS = Path(__file__).parents[1] / "flows" / "loops"
+SHAPES = Path(__file__).parents[1] / "flows" / "shapes"
+
+
+def _loop_graph(path: Path, class_name: str) -> FlowGraph:
+    sys.path.insert(0, str(path.parent))  # the shape flows import their _probe helper
+    try:
+        graph, errors = parse_flow(_load_class(path, class_name))
+    finally:
+        sys.path.remove(str(path.parent))
+    assert errors == []
+    assert check_graph(graph) == []
+    return graph
+
+
+def test_self_loop_is_marked_and_ordered() -> None:
+    graph = _loop_graph(SHAPES / "recursive_switch.py", "RecursiveSwitchFlow")
+    assert graph["loop_step"].loops_to == ["loop_step"]
+    assert graph["loop_step"].forward_out == ["exit_loop"]
+    assert graph.loop_steps() == {"loop_step"}
+    assert [n.name for n in graph.topological()] == ["start", "loop_step", "exit_loop", "end"]
+
+
+def test_loop_through_two_steps() -> None:
+    graph = _loop_graph(LOOPS / "two_step_loop.py", "TwoStepLoopFlow")
+    assert graph["check"].loops_to == ["body"]
+    assert graph["body"].loops_to == []
+    assert graph.loop_steps() == {"body", "check"}
+    assert [n.name for n in graph.topological()] == ["start", "body", "check", "end"]
+
+
+def test_loop_inside_foreach_keeps_the_split_context() -> None:
+    graph = _loop_graph(SHAPES / "recursive_switch_inside_foreach.py", "RecursiveForeachFlow")
+    assert graph["loop_body"].loops_to == ["loop_body"]
+    assert graph["loop_body"].split_stack == [("start", "*")]
+    assert graph["join"].closes == "start"
+    assert graph.loop_steps() == {"loop_body"}
+
+
+def test_loop_around_a_foreach_repeats_the_whole_split() -> None:
+    graph = _loop_graph(LOOPS / "loop_around_foreach.py", "LoopAroundForeachFlow")
+    assert graph["gather"].loops_to == ["fan"]
+    assert graph.loop_steps() == {"fan", "work", "gather"}
+    assert graph["gather"].closes == "fan"

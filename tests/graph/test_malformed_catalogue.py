@@ -93,6 +93,36 @@ STATIC = [
     Case("end_calls_next.py", 13, ("the end step calls self.next",), "remove the call"),
     Case("cycle.py", 17, ("the steps form a cycle: a -> b -> a",), "flows are acyclic"),
     Case(
+        "loop_closed_by_linear.py",
+        19,
+        ("the steps form a cycle: a -> b -> a",),
+        "flows are acyclic except for loops closed by a switch: point 'b' forward",
+    ),
+    Case(
+        "loop_to_start.py",
+        14,
+        ("the switch in 'a' goes back to 'start'", "runs once per run"),
+        "loop back to a step after start",
+    ),
+    Case(
+        "loop_join_to_itself.py",
+        19,
+        ("the switch in 'join' goes back to 'join', a join",),
+        "add a step after the join and loop to it",
+    ),
+    Case(
+        "loop_two_entries.py",
+        19,
+        ("the switch in 'b' goes back to 'a', but the loop is also entered at 'b' (from 'start')",),
+        "lead 'start' to 'a' instead",
+    ),
+    Case(
+        "loop_out_of_foreach.py",
+        19,
+        ("the switch in 'work' goes back to 'prepare', across a split or join",),
+        "loop back to a step between the same split and join as 'work'",
+    ),
+    Case(
         "unreachable.py",
         12,
         ("step 'orphan' is never reached from start",),
