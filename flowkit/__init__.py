@@ -34,6 +34,7 @@ _EXPORTS = {
     "timeout": "flowkit.decorators.builtin",
     "resources": "flowkit.decorators.builtin",
     "environment": "flowkit.decorators.builtin",
+    "parallel": "flowkit.decorators.parallel",
     "StepDecorator": "flowkit.decorators.base",
     "FlowDecorator": "flowkit.decorators.base",
     "step_decorator": "flowkit.decorators.attach",
@@ -62,6 +63,7 @@ __all__ = [
     "get_metadata",
     "get_namespace",
     "namespace",
+    "parallel",
     "resources",
     "retry",
     "set_datastore_root",
@@ -87,6 +89,7 @@ if TYPE_CHECKING:
     from flowkit.decorators.attach import flow_decorator, step_decorator
     from flowkit.decorators.base import FlowDecorator, StepDecorator
     from flowkit.decorators.builtin import catch, environment, resources, retry, timeout
+    from flowkit.decorators.parallel import parallel
     from flowkit.dsl.current import current
     from flowkit.dsl.flowspec import FlowSpec
     from flowkit.dsl.parameters import IncludeFile, JSONType, Parameter

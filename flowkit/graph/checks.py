@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flowkit.errors import FlowDefinitionError, did_you_mean
 from flowkit.graph.model import FlowGraph, StepNode
+from flowkit.graph.parallel import check_parallel
 from flowkit.graph.parser import NEXT_FORMS
 
 Stack = list[tuple[str, str]]
@@ -19,7 +20,15 @@ def check_graph(graph: FlowGraph) -> list[FlowDefinitionError]:
 
     Later checks assume earlier ones passed, so they stop at the first failing group.
     """
-    for group in (_check_ends, _check_targets, _check_cycles, _check_reachable, _check_structure):
+    groups = (
+        _check_ends,
+        _check_targets,
+        _check_cycles,
+        _check_reachable,
+        _check_structure,
+        check_parallel,
+    )
+    for group in groups:
         errors = group(graph)
         if errors:
             return errors

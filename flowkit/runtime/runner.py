@@ -25,6 +25,7 @@ from flowkit.graph.parser import display_path
 from flowkit.registry import registry
 from flowkit.runtime.commit import commit_task
 from flowkit.runtime.executor import TaskOutcome
+from flowkit.runtime.gang import is_gang_task, start_gang, stop_peers
 from flowkit.runtime.heartbeat import Heartbeat
 from flowkit.runtime.interrupts import Interrupted, RunSignals, signal_name
 from flowkit.runtime.local import ForkExecutor, ProcessExecutor
@@ -405,6 +406,9 @@ class Runner:
                     signals.check()
                     heartbeat.beat()
                     ready.extend(scheduler.done(clone))
+                elif is_gang_task(spec):
+                    if not start_gang(executor, ready, spec, policy.timeout(spec.step), warn):
+                        break
                 elif executor.has_room(spec):
                     spec = ready.popleft()
                     spec.timeout = policy.timeout(spec.step)
@@ -440,7 +444,9 @@ class Runner:
                     ready.extend(scheduler.done(decision.caught))
                 else:
                     summary.failed.append(manifest)
-                    if executor.active:
+                    if is_gang_task(outcome.spec):
+                        stop_peers(executor, outcome.spec, manifest, warn)
+                    elif executor.active:
                         warn(
                             f"flowkit: task {manifest.pathspec} failed; waiting for "
                             f"{executor.active} running task(s) to finish (Ctrl-C stops them)"

@@ -62,6 +62,7 @@ class TaskSpec:
         timeout: Seconds after which the executor kills the task (``@timeout``).
         inputs: The manifest of the only parent of a non-join task, when the launcher already
             holds it (saves a read); ``None`` means the task reads its parents' manifests.
+        env: Environment variables the launcher sets for this task only (a gang's facts).
     """
 
     step: str
@@ -72,6 +73,7 @@ class TaskSpec:
     params: dict[str, ArtifactRef] = field(default_factory=dict)
     timeout: float | None = None
     inputs: TaskManifest | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def parent_pathspecs(self) -> list[str]:

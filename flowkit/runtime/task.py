@@ -23,7 +23,7 @@ from flowkit.decorators.base import StepDecorator
 from flowkit.dsl.current import current
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.dsl.inputs import Inputs
-from flowkit.dsl.state import TaskState, Transition
+from flowkit.dsl.state import PARALLEL_VAR, TaskState, Transition
 from flowkit.errors import (
     DatastoreWriteError,
     FlowkitError,
@@ -256,7 +256,9 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
         if state.transition is not None:
             manifest.next_steps = list(state.transition.targets)
             manifest.foreach_count = state.transition.num_splits
-            if state.transition.foreach:
+            if state.transition.num_parallel is not None:
+                manifest.foreach_var = PARALLEL_VAR  # a gang: its nodes have no element
+            elif state.transition.foreach:
                 manifest.foreach_var = state.transition.foreach
                 manifest.foreach_splits = _fix_splits(ctx, flow, spec.step, state.transition)
         manifest.status = "succeeded"
