@@ -115,6 +115,13 @@ SHAPE_CASES = {
         "inner:0.1",
     ),
     "switch": Shape(SHAPES / "switch.py", "SwitchFlow", {"path": "fast"}, 3, "fast"),
+    "parallel": Shape(
+        SHAPES / "parallel.py",
+        "ParallelFlow",
+        {"nodes": [(0, 3, 0), (1, 3, 1), (2, 3, 2)]},
+        6,
+        "join",
+    ),
 }
 
 

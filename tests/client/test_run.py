@@ -20,6 +20,7 @@ STEPS = {
     "ForeachFlow": ["start", "work", "join", "end"],
     "NestedForeachFlow": ["start", "outer", "inner", "inner_join", "outer_join", "end"],
     "SwitchFlow": ["start", "fast", "end"],
+    "ParallelFlow": ["start", "train", "join", "end"],
 }
 
 
