@@ -14,6 +14,7 @@ from flowtests import FLOWS, FlowRunner, end_artifact
 
 GANG = FLOWS / "parallel" / "gang.py"
 RENDEZVOUS = FLOWS / "parallel" / "rendezvous.py"
+NESTED = FLOWS / "parallel" / "nested_gang.py"
 
 
 @pytest.fixture
@@ -156,6 +157,20 @@ def test_resume_clones_a_gang_that_succeeded_whole(run_flow: FlowRunner, markers
     assert again.returncode == 0, again.output
     gang = _gang_manifests(run_flow.store("GangFlow"), "2")
     assert len(gang) == 2 and all(m.origin_pathspec for m in gang)
+
+
+def test_a_gang_in_each_foreach_split_is_joined_on_its_own(run_flow: FlowRunner) -> None:
+    # --max-workers 3: the second gang of 2 waits until the first has room, then starts whole
+    result = run_flow(NESTED, "run", "--max-workers", "3")
+    assert result.returncode == 0, result.output
+    assert "more than the limit" not in result.stderr
+    groups = end_artifact(run_flow.store("NestedGangFlow"), "1")
+    assert [[tag[:3] for tag in gang] for gang in groups] == [
+        [("a", 0, 2), ("a", 1, 2)],
+        [("b", 0, 2), ("b", 1, 2)],
+    ]
+    for gang in groups:  # each gang's control task is its own node 0
+        assert {tag[3] for tag in gang} == {gang[0][4]}
 
 
 @pytest.mark.parametrize("launcher", ["fork", "spawn"])
