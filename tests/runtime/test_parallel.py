@@ -96,6 +96,7 @@ def test_the_client_shows_the_gang_tasks(run_flow: FlowRunner, markers: Path) ->
     assert "node 1 of 2" in repr(tasks[1])
     assert tasks[1].to_dict()["parallel"]["node_index"] == 1
     assert run["start"].task.parallel is None
+    assert run["start"].task.data.parallel_in_start is None
     assert len(run["join"].task.parent_task_pathspecs) == 2
 
 

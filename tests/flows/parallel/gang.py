@@ -22,6 +22,7 @@ class GangFlow(FlowSpec):
     @step
     def start(self):
         self.seed = 7
+        self.parallel_in_start = current.parallel  # None: not a gang step
         self.next(self.train, num_parallel=self.nodes)
 
     @parallel
