@@ -54,6 +54,7 @@ _EXPORTS = {
     "environment": "flowkit.decorators.builtin",
     "exit_hook": "flowkit.decorators.exit_hook",
     "project": "flowkit.decorators.project",
+    "parallel": "flowkit.decorators.parallel",
     "StepDecorator": "flowkit.decorators.base",
     "FlowDecorator": "flowkit.decorators.base",
     "step_decorator": "flowkit.decorators.attach",
@@ -93,6 +94,7 @@ __all__ = [
     "get_namespace",
     "inspect_spin",
     "namespace",
+    "parallel",
     "project",
     "resources",
     "retry",
@@ -121,6 +123,7 @@ if TYPE_CHECKING:
     from flowkit.decorators.base import FlowDecorator, StepDecorator
     from flowkit.decorators.builtin import catch, environment, resources, retry, timeout
     from flowkit.decorators.exit_hook import exit_hook
+    from flowkit.decorators.parallel import parallel
     from flowkit.decorators.project import project
     from flowkit.dsl.current import current
     from flowkit.dsl.flowspec import FlowSpec

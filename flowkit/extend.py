@@ -24,6 +24,11 @@ the run being executed (flow, graph, datastore, run id, decorators, ``--with`` v
 elsewhere; :func:`open_flow_datastore` and :func:`extract_snapshot` are what a job needs to
 fetch its run's code before it does.
 
+**Gangs** (``@parallel``) — a remote executor that runs a gang as one multi-node job uses
+:func:`is_gang_task` and :func:`gang_task_ids` to recognise a gang's tasks, and
+:func:`gang_environment` / :data:`DEFAULT_MAIN_PORT` to give each node the variables
+``current.parallel`` and ``torch.distributed`` read.
+
 **Settings** — declare a frozen dataclass and register its declaration as
 ``settings.<plugin>``::
 
@@ -75,9 +80,15 @@ _EXPORTS = {
     "DONE": "flowkit.runtime.remote",
     "FlowDatastore": "flowkit.datastore.flowstore",
     "extract_snapshot": "flowkit.datastore.codesnap",
+    "RunNotFound": "flowkit.errors",
+    "DEFAULT_MAIN_PORT": "flowkit.decorators.parallel",
+    "gang_environment": "flowkit.decorators.parallel",
+    "gang_task_ids": "flowkit.runtime.gang",
+    "is_gang_task": "flowkit.runtime.gang",
 }
 
 __all__ = [
+    "DEFAULT_MAIN_PORT",
     "DONE",
     "QUEUED",
     "RUNNING",
@@ -93,6 +104,7 @@ __all__ = [
     "PluginSettings",
     "RemoteExecutor",
     "RunContext",
+    "RunNotFound",
     "Settings",
     "StepDecorator",
     "Submission",
@@ -101,6 +113,9 @@ __all__ = [
     "declare_settings",
     "extract_snapshot",
     "flow_decorator",
+    "gang_environment",
+    "gang_task_ids",
+    "is_gang_task",
     "load_settings",
     "open_flow_datastore",
     "spec_to_args",
@@ -112,9 +127,11 @@ if TYPE_CHECKING:
     from flowkit.datastore.flowstore import FlowDatastore
     from flowkit.decorators.attach import flow_decorator, step_decorator
     from flowkit.decorators.base import DecoratorArgumentError, FlowDecorator, StepDecorator
-    from flowkit.errors import ConfigError, FlowDefinitionError, FlowkitError
+    from flowkit.decorators.parallel import DEFAULT_MAIN_PORT, gang_environment
+    from flowkit.errors import ConfigError, FlowDefinitionError, FlowkitError, RunNotFound
     from flowkit.registry import PluginError, PluginImportError
     from flowkit.runtime.entry import spec_to_args
+    from flowkit.runtime.gang import gang_task_ids, is_gang_task
     from flowkit.runtime.remote import (
         DONE,
         QUEUED,

@@ -147,6 +147,13 @@ SHAPE_CASES = {
         15,
         "exit_item_loop:1",
     ),
+    "parallel": Shape(
+        SHAPES / "parallel.py",
+        "ParallelFlow",
+        {"nodes": [(0, 3, 0), (1, 3, 1), (2, 3, 2)]},
+        6,
+        "join",
+    ),
 }
 
 

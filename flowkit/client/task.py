@@ -133,6 +133,17 @@ class Task(ClientObject):
         return self._manifest.iteration
 
     @property
+    def parallel(self) -> dict[str, Any] | None:
+        """For a task of a ``@parallel`` gang, its place in the gang as the task saw it.
+
+        Returns:
+            ``{"node_index", "num_nodes", "main_ip", "control_task_id"}``, or ``None`` for a
+            task outside a gang (or one that failed before reading it).
+        """
+        data = self._manifest.plugin_data.get("parallel")
+        return dict(data) if data else None
+
+    @property
     def foreach_stack(self) -> list[ForeachFrame]:
         """Every foreach level the task runs in, outermost first (step, index, num_splits)."""
         return list(self._manifest.foreach_stack)
@@ -246,6 +257,7 @@ class Task(ClientObject):
             "status": m.status,
             "index": self.index,
             "iteration": m.iteration,
+            "parallel": self.parallel,
             "started_at": _iso(m.started_at),
             "finished_at": _iso(m.finished_at),
             "duration": round(self.duration, 6),
@@ -257,7 +269,11 @@ class Task(ClientObject):
         }
 
     def _summary(self) -> str:
-        where = f", index {self.index}" if self.index is not None else ""
+        gang = self.parallel
+        if gang is not None:  # a gang node's index is its node index: say it once
+            where = f", node {gang['node_index']} of {gang['num_nodes']}"
+        else:
+            where = f", index {self.index}" if self.index is not None else ""
         if self._manifest.iteration:
             where += f", iteration {self._manifest.iteration}"
         count = len(self._manifest.artifacts)

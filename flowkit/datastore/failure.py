@@ -20,6 +20,7 @@ FailureKind = Literal[
     "killed",
     "lost",
     "submit",
+    "gang",
 ]
 """Why a task attempt failed; the retry policy decides by kind, never by the message.
 
@@ -33,6 +34,7 @@ FailureKind = Literal[
 - ``killed``: flowkit stopped the task because the run was interrupted.
 - ``lost``: a remote task's status could no longer be obtained.
 - ``submit``: a remote task could not be submitted.
+- ``gang``: flowkit stopped this task because another task of its ``@parallel`` gang failed.
 """
 
 #: Kinds that mean a person stopped the task on purpose: never retried nor caught.

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from flowkit.decorators.attach import step_decorator
 from flowkit.decorators.base import StepDecorator
+from flowkit.decorators.parallel import ParallelDecorator
 from flowkit.errors import FlowDefinitionError
 
 
@@ -196,5 +197,6 @@ BUILTIN_STEP_DECORATORS: dict[str, type[StepDecorator]] = {
         TimeoutDecorator,
         ResourcesDecorator,
         EnvironmentDecorator,
+        ParallelDecorator,
     )
 }

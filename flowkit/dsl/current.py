@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
+
+
+class Parallel(NamedTuple):
+    """Where a task of a ``@parallel`` gang stands: ``current.parallel`` inside such a step.
+
+    The first four fields are Metaflow's; ``main_port`` is flowkit's addition: a TCP port
+    that is free on the main node when the gang starts, for the gang's own rendezvous
+    (``torch.distributed``'s ``MASTER_PORT``). ``None`` where flowkit cannot know one.
+
+    Attributes:
+        main_ip: Address of the main node (node 0): ``127.0.0.1`` when running locally.
+        num_nodes: How many tasks the gang has.
+        node_index: This task's position in the gang, 0 for the main node.
+        control_task_id: Task id of the main node's task.
+        main_port: A port free on the main node for the gang's rendezvous.
+    """
+
+    main_ip: str
+    num_nodes: int
+    node_index: int
+    control_task_id: str
+    main_port: int | None = None
 
 
 class Current:
@@ -26,6 +48,7 @@ class Current:
         is_production: With ``@project``: whether the branch is ``prod`` or ``prod.<branch>``.
         project_flow_name: With ``@project``: ``<project>.<branch>.<FlowName>``, the name its
             deployments get.
+        parallel: In a ``@parallel`` step, the task's place in its gang (:class:`Parallel`).
     """
 
     _FIELDS = (
@@ -43,6 +66,7 @@ class Current:
         "branch_name",
         "is_production",
         "project_flow_name",
+        "parallel",
     )
 
     def __init__(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 import linecache
+import numbers
 import os
 import sys
 from collections.abc import Iterable, Sized
@@ -196,7 +197,13 @@ class FlowSpec:
         return [(f.index, f.num_splits, state.foreach_value(d)) for d, f in levels]
 
     # -- transitions ---------------------------------------------------------------------------
-    def next(self, *targets: Any, foreach: str | None = None, condition: str | None = None) -> None:
+    def next(
+        self,
+        *targets: Any,
+        foreach: str | None = None,
+        condition: str | None = None,
+        num_parallel: int | None = None,
+    ) -> None:
         """Say which step(s) run after this one.
 
         Args:
@@ -204,15 +211,21 @@ class FlowSpec:
                 ``{value: self.step}`` for a conditional switch.
             foreach: Name of an artifact holding a sequence: run the target once per element.
             condition: For a switch, the name of the artifact whose value picks the branch.
+            num_parallel: Start the ``@parallel`` target as a gang of this many tasks, all
+                running at the same time (see ``current.parallel``).
 
         Raises:
             FlowRuntimeError: ``next`` was called twice, a target is not a step, the foreach
-                artifact is missing, empty or not a sequence, or the switch value has no branch.
+                artifact is missing, empty or not a sequence, the switch value has no branch,
+                or ``num_parallel`` is not a positive whole number.
         """
         state: TaskState = self.__dict__["_fk_state"]
         called_at = _caller_location()
         try:
-            transition = self._transition(state, targets, foreach, condition)
+            if num_parallel is not None:
+                transition = self._gang(state, targets, foreach, condition, num_parallel)
+            else:
+                transition = self._transition(state, targets, foreach, condition)
         except FlowRuntimeError as exc:
             exc.location = exc.location or called_at
             raise
@@ -248,6 +261,38 @@ class FlowSpec:
                 f"{where} uses foreach with {len(names)} targets", hint="foreach takes one target"
             )
         return Transition(names, foreach=foreach, num_splits=self._count(foreach, where))
+
+    def _gang(
+        self,
+        state: TaskState,
+        targets: tuple[Any, ...],
+        foreach: str | None,
+        condition: str | None,
+        num_parallel: Any,
+    ) -> Transition:
+        where = f"step {state.step_name!r}"
+        if foreach is not None or condition is not None:
+            raise FlowRuntimeError(
+                f"{where} passes num_parallel= together with foreach= or condition=",
+                hint="num_parallel starts one gang: self.next(self.train, num_parallel=4)",
+            )
+        transition = self._transition(state, targets, None, None)
+        if len(transition.targets) != 1:
+            raise FlowRuntimeError(
+                f"{where} uses num_parallel with {len(transition.targets)} targets",
+                hint="num_parallel takes one @parallel target",
+            )
+        if (
+            isinstance(num_parallel, bool)
+            or not isinstance(num_parallel, numbers.Integral)
+            or num_parallel < 1
+        ):
+            raise FlowRuntimeError(
+                f"{where}: num_parallel={num_parallel!r} must be a whole number >= 1",
+                hint="e.g. self.next(self.train, num_parallel=4)",
+            )
+        transition.num_splits = transition.num_parallel = int(num_parallel)
+        return transition
 
     def _target_name(self, target: Any, where: str) -> str:
         func = getattr(target, "__func__", None)

@@ -43,14 +43,24 @@ class ForeachLevel(Protocol):
     def items(self) -> Any: ...
 
 
+#: The ``var`` of the foreach frame of a task in a ``@parallel`` gang. No artifact can have it
+#: (names starting with ``_`` are never stored), so it cannot be mistaken for a real foreach.
+PARALLEL_VAR = "_parallel"
+
+
 @dataclass
 class Transition:
-    """What ``self.next(...)`` decided: the steps to run next."""
+    """What ``self.next(...)`` decided: the steps to run next.
+
+    ``num_parallel`` is set (and equals ``num_splits``) for ``self.next(self.step,
+    num_parallel=N)``, which starts a gang of N tasks of a ``@parallel`` step.
+    """
 
     targets: list[str]
     foreach: str | None = None
     num_splits: int | None = None
     condition: str | None = None
+    num_parallel: int | None = None
     location: str = ""  # file:line of the self.next call, for "called twice" errors
 
 
@@ -118,6 +128,8 @@ class TaskState:
         if key in self._cache:
             return self._cache[key]
         level = self.foreach[depth]
+        if level.var == PARALLEL_VAR:  # a gang node's input is its node index
+            return level.index
         if level.element is not None:
             value = self.loader(level.element)  # only this split's element, never the whole
             self._cache[key] = value

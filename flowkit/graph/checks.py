@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flowkit.errors import FlowDefinitionError, did_you_mean
 from flowkit.graph.model import FlowGraph, StepNode
+from flowkit.graph.parallel import check_parallel
 from flowkit.graph.parser import NEXT_FORMS
 
 Stack = list[tuple[str, str]]
@@ -26,6 +27,7 @@ def check_graph(graph: FlowGraph) -> list[FlowDefinitionError]:
         _check_reachable,
         _check_structure,
         _check_loops,
+        check_parallel,
     )
     for group in groups:
         errors = group(graph)

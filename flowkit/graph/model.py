@@ -22,6 +22,8 @@ class StepNode:
         kind: How the step continues: linear, static split, foreach, switch, or end (no next).
         out: Names of the steps ``next`` names, in order.
         foreach_var: For a foreach, the artifact fanned out over.
+        num_parallel: For ``self.next(self.x, num_parallel=N)``, the source text of ``N``; such
+            a step has kind ``foreach`` (a gang is a fan-out that a join closes).
         switch_var: For a switch, the artifact whose value picks the branch.
         switch_cases: For a switch, branch key -> step name.
         next_line: Line of the ``self.next`` call (or of the def when there is none).
@@ -42,6 +44,7 @@ class StepNode:
     kind: StepKind = "linear"
     out: list[str] = field(default_factory=list)
     foreach_var: str | None = None
+    num_parallel: str | None = None
     switch_var: str | None = None
     switch_cases: dict[str, str] = field(default_factory=dict)
     next_line: int = 0

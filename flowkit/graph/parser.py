@@ -333,11 +333,15 @@ def _check_assignments(func: ast.FunctionDef, ctx: _Ctx) -> None:
 def _parse_next(call: ast.Call, node: StepNode, ctx: _Ctx) -> None:
     keywords: dict[str, Any] = {}
     for kw in call.keywords:
+        if kw.arg == "num_parallel":
+            # Any expression (a literal, a Parameter): its value is only known when it runs.
+            node.num_parallel = ast.unparse(kw.value)
+            continue
         if kw.arg not in ("foreach", "condition"):
             ctx.error(
                 call,
                 f"self.next in step {node.name!r} has an unknown argument {kw.arg}=",
-                "self.next accepts foreach='artifact' or condition='artifact'",
+                "self.next accepts foreach='artifact', condition='artifact' or num_parallel=N",
             )
             continue
         if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
@@ -369,7 +373,16 @@ def _parse_next(call: ast.Call, node: StepNode, ctx: _Ctx) -> None:
         node.out.append(target)
     if not call.args:
         ctx.error(call, f"self.next() in step {node.name!r} names no step", "pass a step")
-    if "foreach" in keywords:
+    if node.num_parallel is not None:
+        node.kind = "foreach"  # a gang fans out like a foreach; graph/parallel.py checks the rest
+        if keywords or len(node.out) != 1:
+            ctx.error(
+                call,
+                f"num_parallel in step {node.name!r} must name exactly one step, without "
+                "foreach= or condition=",
+                "start the gang with self.next(self.train, num_parallel=4)",
+            )
+    elif "foreach" in keywords:
         node.kind = "foreach"
         node.foreach_var = keywords["foreach"]
         if len(node.out) != 1:

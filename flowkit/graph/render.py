@@ -8,6 +8,8 @@ from flowkit.graph.model import FlowGraph, StepNode
 def _transition(node: StepNode) -> str:
     if node.kind == "end":
         return "(end of flow)"
+    if node.num_parallel is not None and node.out:
+        return f"=> {node.out[0]}  (gang of num_parallel={node.num_parallel} tasks)"
     if node.kind == "foreach":
         return f"=> {node.out[0]}  (foreach over self.{node.foreach_var})"
     if node.kind == "switch":

@@ -43,6 +43,7 @@ class _Proc:
     cancelled: bool = False
     deadline: float | None = None
     timed_out: bool = False
+    stopped_because: str = ""  # set when a failed gang peer made the runner stop this task
 
 
 def _die_with_parent() -> None:
@@ -228,7 +229,11 @@ class ProcessExecutor(Executor):
         if proc.result:
             manifest = pickle.loads(bytes(proc.result))
             return TaskOutcome(proc.spec, manifest, logs)
-        if proc.timed_out:
+        if proc.stopped_because:
+            failure = failure_manifest(
+                self.ctx, proc.spec, "gang", "GangPeerFailed", proc.stopped_because
+            )
+        elif proc.timed_out:
             limit = proc.spec.timeout or 0
             message = f"the task timed out after {limit:g} s (@timeout) and was killed"
             failure = failure_manifest(self.ctx, proc.spec, "timeout", "TaskTimeout", message)
@@ -241,6 +246,20 @@ class ProcessExecutor(Executor):
                 self.ctx, proc.spec, exit_kind(status), "TaskCrashed", describe_exit(status)
             )
         return TaskOutcome(proc.spec, failure, logs)
+
+    def stop_tasks(self, task_ids: set[str], reason: str) -> None:
+        """Stop the running tasks with these ids (SIGTERM, SIGKILL after a grace period).
+
+        Their outcomes, reported by :meth:`poll`, are failures of kind ``gang`` saying
+        ``reason``.
+        """
+        grace = time.monotonic() + _KILL_GRACE_S
+        for proc in self._procs.values():
+            if proc.spec.task_id in task_ids and not proc.stopped_because:
+                proc.stopped_because = reason
+                # the timeout machinery sends the SIGKILL if SIGTERM is not enough
+                proc.deadline = min(proc.deadline or grace, grace)
+                _signal(proc.pid, signal.SIGTERM)
 
     def cancel_all(self) -> list[TaskOutcome]:
         for proc in self._procs.values():
@@ -295,6 +314,7 @@ class ForkExecutor(ProcessExecutor):
             with contextlib.suppress(OSError):
                 os.setpgid(0, 0)
             _die_with_parent()
+            os.environ.update(spec.env)  # this process runs only this task
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
             for stream in (sys.stdout, sys.stderr):

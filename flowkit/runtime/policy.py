@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flowkit.datastore.manifest import STOPPED_BY_USER, TaskManifest
 from flowkit.decorators.builtin import CaughtException
 from flowkit.errors import FlowRuntimeError
+from flowkit.runtime.gang import is_gang_task
 from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.splits import elements_of, store_splits
 from flowkit.runtime.task import RunContext
@@ -48,6 +49,8 @@ class FailurePolicy:
 
     def decide(self, spec: TaskSpec, manifest: TaskManifest) -> Decision:
         """Retry while attempts remain, then catch if the step has ``@catch``, else fail."""
+        if is_gang_task(spec):
+            return Decision()  # a gang fails as a whole; a resume runs it again
         decorators = self.ctx.decorators.get(spec.step, [])
         retries = max((d.retries() for d in decorators), default=0)
         if spec.attempt < retries and not _stopped_by_user(manifest):

@@ -53,6 +53,11 @@ class ExecutorPool:
         name = self._executor_of(spec.step)
         return self._get(name).active < self._limits[name]
 
+    def executor_for(self, step: str) -> tuple[Executor, int]:
+        """The executor that runs ``step``'s tasks, and its limit of tasks running at once."""
+        name = self._executor_of(step)
+        return self._get(name), self._limits[name]
+
     def launch(self, spec: TaskSpec) -> None:
         """Start ``spec`` on its executor."""
         self._get(self._executor_of(spec.step)).launch(spec)

@@ -21,6 +21,7 @@ import time
 
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import LogOrigin, RunRecord, TaskManifest
+from flowkit.dsl.state import PARALLEL_VAR
 from flowkit.errors import CorruptRecord, FlowkitError, RunNotFound, did_you_mean
 from flowkit.graph.model import FlowGraph
 from flowkit.runtime.progress import warn
@@ -139,6 +140,26 @@ class ResumePlan:
             self._by_identity[_identity(manifest.step, manifest)] = manifest
         self._check_fits()
         self._follow_chain(store, origin, {_identity(m.step, m) for m in own})
+        self._keep_whole_gangs()
+
+    def _keep_whole_gangs(self) -> None:
+        """Clone a ``@parallel`` gang only when all its tasks succeeded in one run.
+
+        A gang whose node failed runs again as a whole: its nodes start together and find each
+        other, which a lone re-run node next to cloned peers could not.
+        """
+        gangs: dict[_Identity, list[TaskManifest]] = {}
+        for manifest in self._by_identity.values():
+            stack = manifest.foreach_stack
+            if stack and stack[-1].var == PARALLEL_VAR:
+                # one gang per step, enclosing splits and loop pass
+                outer = (manifest.step, tuple(f.index for f in stack[:-1]), manifest.iteration)
+                gangs.setdefault(outer, []).append(manifest)
+        for members in gangs.values():
+            size = members[0].foreach_stack[-1].num_splits
+            if len(members) != size or len({m.run_id for m in members}) != 1:
+                for manifest in members:
+                    del self._by_identity[_identity(manifest.step, manifest)]
 
     def _note_clone(self, manifest: TaskManifest) -> None:
         if manifest.origin_pathspec:

@@ -25,6 +25,7 @@ from flowkit.graph.model import FlowGraph
 from flowkit.registry import registry
 from flowkit.runtime.committer import Commit, Committer, open_committer
 from flowkit.runtime.executor import TaskOutcome
+from flowkit.runtime.gang import is_gang_task, start_gang, stop_peers
 from flowkit.runtime.heartbeat import Heartbeat
 from flowkit.runtime.interrupts import Interrupted, RunSignals, signal_name
 from flowkit.runtime.local import ForkExecutor, ProcessExecutor
@@ -453,6 +454,9 @@ class Runner:
                     committer.submit(plan.clone(spec, origin, summary.run_id), {}, None)
                     signals.check()  # a long line of clones still stops on Ctrl-C
                     heartbeat.beat()
+                elif is_gang_task(spec):
+                    if not start_gang(executor, ready, spec, policy.timeout(spec.step), warn):
+                        break
                 elif executor.has_room(spec):
                     spec = ready.popleft()
                     spec.timeout = policy.timeout(spec.step)
@@ -532,7 +536,9 @@ class Runner:
             ready.extend(scheduler.done(decision.caught))
         else:
             summary.failed.append(manifest)
-            if executor.active:
+            if is_gang_task(outcome.spec):
+                stop_peers(executor, outcome.spec, manifest, warn)
+            elif executor.active:
                 warn(
                     f"flowkit: task {manifest.pathspec} failed; waiting for "
                     f"{executor.active} running task(s) to finish (Ctrl-C stops them)"

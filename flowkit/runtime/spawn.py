@@ -38,7 +38,7 @@ class SpawnExecutor(ProcessExecutor):
             (os.POSIX_SPAWN_DUP2, out_w, 1),
             (os.POSIX_SPAWN_DUP2, err_w, 2),
         ]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **spec.env)
         return os.posix_spawn(sys.executable, argv, env, file_actions=actions, setpgroup=0)
 
     def _outcome(self, proc: _Proc, logs: dict[str, LogData]) -> TaskOutcome:

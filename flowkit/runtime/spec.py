@@ -63,6 +63,7 @@ class TaskSpec:
         inputs: The manifest of the only parent of a non-join task, when the launcher already
             holds it (saves a read); ``None`` means the task reads its parents' manifests.
         iteration: Which pass of its step this task is (0 unless the step is inside a loop).
+        env: Environment variables the launcher sets for this task only (a gang's facts).
     """
 
     step: str
@@ -74,6 +75,7 @@ class TaskSpec:
     timeout: float | None = None
     inputs: TaskManifest | None = None
     iteration: int = 0
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def parent_pathspecs(self) -> list[str]:

@@ -24,7 +24,7 @@ from flowkit.decorators.project import ProjectInfo
 from flowkit.dsl.current import current
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.dsl.inputs import Inputs
-from flowkit.dsl.state import TaskState, Transition
+from flowkit.dsl.state import PARALLEL_VAR, TaskState, Transition
 from flowkit.errors import (
     DatastoreWriteError,
     FlowkitError,
@@ -264,7 +264,9 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
         if state.transition is not None:
             manifest.next_steps = list(state.transition.targets)
             manifest.foreach_count = state.transition.num_splits
-            if state.transition.foreach:
+            if state.transition.num_parallel is not None:
+                manifest.foreach_var = PARALLEL_VAR  # a gang: its nodes have no element
+            elif state.transition.foreach:
                 manifest.foreach_var = state.transition.foreach
                 manifest.foreach_splits = _fix_splits(ctx, flow, spec.step, state.transition)
         manifest.status = "succeeded"

@@ -33,6 +33,12 @@ from flowkit.extend import (
     load_settings,
     open_flow_datastore,
 )
+from flowkit_batch.multinode import (
+    MAIN_NODE_INDEX,
+    export_gang_environment,
+    node_index,
+    wait_for_peers,
+)
 
 _EXIT_SETUP = 2
 
@@ -55,8 +61,13 @@ def _step_args(store: FlowDatastore, plan: str | None, given: list[str]) -> list
     if plan is None:
         return given
     argvs = json.loads(bytes(store.content.get(plan)))["argv"]
-    # A Batch platform variable, not a flowkit setting: only array children have it.
+    # Batch platform variables, not flowkit settings: only array children have the first,
+    # only nodes of a multi-node job (a @parallel gang) the second.
     index = int(os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0"))
+    node = node_index(os.environ)
+    if node is not None:
+        index = node
+        export_gang_environment(os.environ, argvs)
     # What every task of the job shares (``--with`` values, which may hold secrets) travels in
     # the job's command, never in the plan blob, which is stored in the datastore.
     return [*argvs[index], *given]
@@ -99,17 +110,22 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(workdir)
     sys.path.insert(0, str(workdir))
     sys.argv = [str(flow_file), *step_args]
+    code: int = 0
     try:
         runpy.run_path(str(flow_file), run_name="__main__")
     except SystemExit as done:  # the flow's CLI ends with sys.exit(code)
-        code = done.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     finally:
         # a container may run many jobs (an unmanaged compute environment, a local run of
         # the bootstrap): leave its temporary folder as it was found
         os.chdir(started_in)
         shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    node = node_index(os.environ)
+    if code == 0 and args.plan is not None and node == int(os.environ.get(MAIN_NODE_INDEX, "0")):
+        # Batch ends a multi-node job with its main node: stay until the gang is done
+        argvs = json.loads(bytes(store.content.get(args.plan)))["argv"]
+        code = wait_for_peers(store, argvs, node)
+    return code
 
 
 if __name__ == "__main__":

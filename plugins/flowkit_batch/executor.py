@@ -55,6 +55,7 @@ from flowkit_batch.jobs import (
     job_settings,
     require_s3,
 )
+from flowkit_batch.multinode import describe_nodes, gang_key, submit_gang, whole_job
 from flowkit_batch.settings import SETTINGS
 
 _PHASES = {
@@ -108,17 +109,23 @@ class BatchExecutor(RemoteExecutor):
     # -- primitives -------------------------------------------------------------------------
 
     def group_key(self, spec: TaskSpec) -> Hashable | None:
-        return (spec.step, spec.attempt)
+        return gang_key(spec) or (spec.step, spec.attempt)
+
+    def launch_gang(self, specs: list[TaskSpec]) -> None:
+        """Queue a ``@parallel`` gang; it is submitted as one multi-node job (``multinode``)."""
+        for spec in specs:
+            self.launch(spec)
 
     def submit(self, specs: list[TaskSpec]) -> list[Submission]:
         try:
+            if gang_key(specs[0]) is not None:
+                return submit_gang(self, specs)
             return self._submit(specs)
         except FlowkitError as exc:
             raise SubmitError(exc.message, hint=exc.hint) from exc
 
     def describe(self, jobs: list[Submission]) -> dict[str, JobReport]:
-        answers = self.api.describe([job.job_id for job in jobs])
-        return {answer["jobId"]: _report(answer) for answer in answers}
+        return describe_nodes(self.api.describe, jobs, _report)
 
     def read_log(self, job: Submission, cursor: Any) -> tuple[list[str], Any]:
         assert job.log_stream is not None
@@ -129,7 +136,8 @@ class BatchExecutor(RemoteExecutor):
         for job in jobs:
             # Terminating an array job terminates its children: one call instead of thousands.
             whole = everything and job.group is not None
-            ids[job.job_id.rpartition(":")[0] if whole else job.job_id] = None
+            job_id = whole_job(job.job_id)  # a node of a multi-node job: the whole job
+            ids[job_id.rpartition(":")[0] if whole and ":" in job_id else job_id] = None
         for job_id in ids:
             self.api.terminate(job_id, reason)
 

@@ -9,22 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from flowtests import SHAPE_CASES
 
 import flowkit
 from flowkit.client import ClientContext, DataArtifact, Flow, Metaflow, Run, Step, Task
 from flowkit.errors import DatastoreError
 
-SHAPE_FLOWS = [
-    "BranchFlow",
-    "ForeachFlow",
-    "LinearFlow",
-    "NestedForeachFlow",
-    "NestedStringForeachFlow",
-    "RecursiveForeachFlow",
-    "RecursiveSwitchFlow",
-    "SwitchFlow",
-    "SwitchInForeachFlow",
-]
+SHAPE_FLOWS = sorted(shape.flow for shape in SHAPE_CASES.values())
 
 
 @pytest.mark.parametrize("cls", [Flow, Run, Step, Task, DataArtifact, Metaflow, ClientContext])

@@ -48,6 +48,7 @@ STEPS = {
         "join",
         "end",
     ],
+    "ParallelFlow": ["start", "train", "join", "end"],
 }
 
 
