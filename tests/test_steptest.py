@@ -194,3 +194,39 @@ def test_run_step_agrees_with_a_real_run(flow: type, run_flow) -> None:
     alone = run_step(flow, "join", inputs=branches, params={"alpha": 3})
     assert alone["xs"] == join.data.xs
     assert alone["from_left"] == join.data.from_left
+
+
+NOTEBOOK_CELL = """\
+from flowkit import FlowSpec, step
+
+
+class CellFlow(FlowSpec):
+    @step
+    def start(self):
+        self.x = 21 * 2
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+"""
+
+
+def test_a_flow_defined_in_a_notebook_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What IPython does with a cell: compile it under a file name of its own that is not
+    # written to disk, register the text with linecache, run it in __main__ (whose argv[0] is
+    # the kernel's launcher, a real .py file: the wrong place to look for the source).
+    import linecache
+
+    cell_file = "/nonexistent/ipykernel_1/cell_7.py"
+    monkeypatch.setitem(
+        linecache.cache,
+        cell_file,
+        (len(NOTEBOOK_CELL), None, NOTEBOOK_CELL.splitlines(True), cell_file),
+    )
+    monkeypatch.setattr(sys, "argv", [__file__])
+    scope: dict[str, object] = {"__name__": "__main__"}
+    exec(compile(NOTEBOOK_CELL, cell_file, "exec"), scope)
+    result = run_step(scope["CellFlow"], "start")  # type: ignore[arg-type]
+    assert result.artifacts == {"x": 42}
+    assert result.next == ["end"]

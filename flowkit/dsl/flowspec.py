@@ -50,7 +50,9 @@ def flow_source_file(flow_cls: type) -> str | None:
             code = None
         if code is None or code.co_filename.startswith("<") or is_own_file(code.co_filename):
             continue
-        if os.path.isfile(code.co_filename):
+        # IPython compiles each notebook cell under a file name of its own and registers the
+        # cell's text with linecache, without writing the file: that text is the source
+        if os.path.isfile(code.co_filename) or linecache.getlines(code.co_filename):
             return os.path.abspath(code.co_filename)
     # a tool running the file keeps it as argv[0]
     main_script = sys.argv[0] if sys.argv else ""
