@@ -15,6 +15,8 @@ PACKAGE = Path(flowkit.datastore.__file__).parent
 # Each module may import only the datastore modules listed for it.
 ALLOWED = {
     "backend": set(),
+    "local": {"backend"},
+    "generic": {"backend"},
     "s3": {"backend", "s3_requests"},
     "s3_requests": set(),
     "storage": {"backend"},
