@@ -1,7 +1,7 @@
 """What S3 needs: client set-up, conditional writes, parallel transfers and clear errors.
 
 The backend talks to S3 through aiobotocore's public client API (the same requests as boto3),
-on fsspec's I/O event-loop thread; it uses no internals of s3fs, which is only used to offer an
+on an event-loop thread of its own; it uses no internals of s3fs, which is only used to offer an
 fsspec filesystem of the same bucket (:attr:`S3Backend.fs`). So s3fs, aiobotocore and botocore
 are not tied to exact releases (the supported range is in ``pyproject.toml``).
 
@@ -38,18 +38,19 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import fsspec
-import fsspec.asyn
 
 from flowkit.datastore.backend import BackendBase
 from flowkit.datastore.s3_requests import (
     PART_SIZE,
     SINGLE_REQUEST_MAX,
     abort_upload,
+    connection_failure,
+    delete,
     error_code,
     finish_upload,
     get,
@@ -63,6 +64,7 @@ from flowkit.datastore.s3_requests import (
     start_upload,
     upload_part,
 )
+from flowkit.datastore.s3_session import close_client, new_session, run
 from flowkit.errors import (
     BucketNotFound,
     CredentialsNotFound,
@@ -88,9 +90,6 @@ _CREDENTIAL_ERRORS = {
     "TokenRefreshRequired": "the session credentials have expired",
 }
 _THROTTLING = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded"}
-_LOADER: Any = None  # botocore's data loader, shared by every client of this process
-# (creator pid, profile, session): a botocore session made in advance and never used.
-_SPARE_SESSION: tuple[int, str | None, Any] | None = None
 # Clients created before a fork, kept alive in the child and never used or closed there:
 # closing them would wait for an event loop that did not survive the fork.
 _INHERITED: list[Any] = []
@@ -191,7 +190,7 @@ class S3Backend(BackendBase):
     async def _open_client(self, stack: AsyncExitStack, attempts: int) -> Any:
         from aiobotocore.config import AioConfig
 
-        session = _new_session(self.settings.aws_profile)
+        session = new_session(self.settings.aws_profile)
         return await stack.enter_async_context(
             session.create_client(
                 "s3",
@@ -212,19 +211,15 @@ class S3Backend(BackendBase):
             if self._client_pid != pid:
                 if self._client is not None:
                     _INHERITED.append(self._client)
-                loop = fsspec.asyn.get_loop()
                 stack = AsyncExitStack()
-                client = fsspec.asyn.sync(
-                    loop, self._open_client, stack, self.settings.s3_max_attempts
-                )
-                weakref.finalize(self, _close_client, loop, stack, pid)
+                client = run(self._open_client(stack, self.settings.s3_max_attempts))
+                weakref.finalize(self, close_client, stack, pid)
                 self._client, self._client_pid = client, pid
         return self._client
 
-    def _run(self, func: Callable[..., Awaitable[_T]], *args: Any) -> _T:
+    def _run(self, func: Callable[..., Coroutine[Any, Any, _T]], *args: Any) -> _T:
         """Run a request coroutine (given the client first) on the event loop and wait."""
-        client = self._get_client()
-        return fsspec.asyn.sync(fsspec.asyn.get_loop(), func, client, *args)
+        return run(func(self._get_client(), *args))
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix and key else (key or self.prefix)
@@ -331,7 +326,7 @@ class S3Backend(BackendBase):
         # S3 answers a delete of a missing key with success, so ask first.
         if not self.exists(key):
             raise FileNotFoundError(key)
-        self._run(_delete, self.bucket, self._key(key))
+        self._run(delete, self.bucket, self._key(key))
 
     # -- checking and errors ---------------------------------------------------------------
 
@@ -344,7 +339,7 @@ class S3Backend(BackendBase):
         prefix = f"{self.prefix}/" if self.prefix else ""
         with self.errors(self.root):
             self._get_client()  # also warms the service models that forked tasks will reuse
-            fsspec.asyn.sync(fsspec.asyn.get_loop(), self._preflight, prefix)
+            run(self._preflight(prefix))
 
     async def _preflight(self, prefix: str) -> None:
         async with AsyncExitStack() as stack:
@@ -389,7 +384,7 @@ class S3Backend(BackendBase):
             )
         if isinstance(found, ClientError):
             return self._client_error(found, url)
-        reason = _connection_failure(exc)
+        reason = connection_failure(exc)
         if reason:
             return EndpointUnreachable(
                 f"cannot reach the S3 endpoint {self.endpoint} for {url}: {reason}, even "
@@ -440,80 +435,6 @@ class S3Backend(BackendBase):
             hint=f"create it (aws s3 mb s3://{self.bucket}) or point FLOWKIT_DATASTORE_ROOT at "
             "an existing bucket",
         )
-
-
-def _new_session(profile: str | None) -> Any:
-    """A botocore session for a new filesystem, as cheap as possible in forked tasks.
-
-    One data loader per process (inherited by forks) keeps the parsed service models, so a
-    client takes milliseconds instead of ~200 ms to create. The first session of a process
-    also leaves a spare behind: a forked task takes its inherited copy instead of building
-    one (~12 ms each). The spare is never used before the fork, so no lock or credential
-    refresh of the parent's event loop can be caught half-way in it.
-    """
-    import aiobotocore.session
-
-    global _SPARE_SESSION
-
-    def make() -> Any:
-        global _LOADER
-        session = aiobotocore.session.AioSession(profile=profile)
-        if _LOADER is None:
-            _LOADER = session.get_component("data_loader")
-        else:
-            session.register_component("data_loader", _LOADER)
-        return session
-
-    pid = os.getpid()
-    if _SPARE_SESSION is None:
-        _SPARE_SESSION = (pid, profile, make())
-    elif _SPARE_SESSION[0] != pid:  # inherited from the parent: take it once
-        _, spare_profile, spare = _SPARE_SESSION
-        _SPARE_SESSION = (pid, profile, None)
-        if spare is not None and spare_profile == profile:
-            return spare
-    return make()
-
-
-async def _delete(client: Any, bucket: str, key: str) -> None:
-    await client.delete_object(Bucket=bucket, Key=key)
-
-
-def _close_client(loop: Any, stack: AsyncExitStack, pid: int) -> None:
-    """Close a client's connections when its backend is dropped or the process exits."""
-    if os.getpid() != pid or not loop.is_running():
-        return
-    try:
-        fsspec.asyn.sync(loop, stack.aclose, timeout=5)
-    except Exception:  # the loop is going away, or this runs on the loop's own thread
-        return
-
-
-def _connection_failure(exc: BaseException) -> str:
-    """Why no answer came, in a few words, or ``""`` when ``exc`` is not a connection failure."""
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-    from botocore.exceptions import (
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        HTTPClientError,
-        ReadTimeoutError,
-    )
-    from fsspec.exceptions import FSTimeoutError
-
-    reasons: list[tuple[type[BaseException], str]] = [
-        (EndpointConnectionError, "the connection was refused or failed"),
-        (ConnectTimeoutError, "connecting timed out"),
-        (ReadTimeoutError, "it did not answer in time"),
-        (FSTimeoutError, "it did not answer in time"),
-        (BotoConnectionError, "the connection failed"),
-        (HTTPClientError, "the connection broke"),
-        (ConnectionError, "the connection failed"),
-        (TimeoutError, "it did not answer in time"),
-    ]
-    for kind, reason in reasons:
-        if in_chain(exc, (kind,)) is not None:
-            return reason
-    return ""
 
 
 def _is_claims(name: str) -> bool:

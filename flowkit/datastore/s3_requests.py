@@ -1,10 +1,10 @@
-"""The requests of the S3 backend, as coroutines run on fsspec's I/O event loop.
+"""The requests of the S3 backend, as coroutines run on the backend's event-loop thread.
 
 Uploads stream out of the caller's buffers and downloads land in one result buffer; objects
 over :data:`SINGLE_REQUEST_MAX` are split into parts of :data:`PART_SIZE`, a few in flight.
 Each coroutine takes an aiobotocore S3 client as its first argument and uses only its public
 request methods (the operations and parameters of boto3's S3 client), so
-:class:`~flowkit.datastore.s3.S3Backend` can run it with ``fsspec.asyn.sync``.
+:class:`~flowkit.datastore.s3.S3Backend` can run it on its event loop.
 """
 
 from __future__ import annotations
@@ -429,6 +429,11 @@ class _ViewsReader(io.RawIOBase):
         return filled
 
 
+async def delete(client: Any, bucket: str, key: str) -> None:
+    """Remove the object at ``key`` (S3 answers success whether or not it exists)."""
+    await client.delete_object(Bucket=bucket, Key=key)
+
+
 # -- reading botocore errors ------------------------------------------------------------------
 
 
@@ -462,3 +467,28 @@ def http_status(exc: BaseException) -> int | None:
 def precondition_failed(exc: BaseException) -> bool:
     """Whether a conditional request failed (HTTP 412), however the server words it."""
     return http_status(exc) == 412 or error_code(exc) in ("PreconditionFailed", "412")
+
+
+def connection_failure(exc: BaseException) -> str:
+    """Why no answer came, in a few words, or ``""`` when ``exc`` is not a connection failure."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import (
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        HTTPClientError,
+        ReadTimeoutError,
+    )
+
+    reasons: list[tuple[type[BaseException], str]] = [
+        (EndpointConnectionError, "the connection was refused or failed"),
+        (ConnectTimeoutError, "connecting timed out"),
+        (ReadTimeoutError, "it did not answer in time"),
+        (BotoConnectionError, "the connection failed"),
+        (HTTPClientError, "the connection broke"),
+        (ConnectionError, "the connection failed"),
+        (TimeoutError, "it did not answer in time"),
+    ]
+    for kind, reason in reasons:
+        if in_chain(exc, (kind,)) is not None:
+            return reason
+    return ""

@@ -7,6 +7,7 @@ other files here), which also runs against SeaweedFS and moto.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -61,6 +62,38 @@ def test_conditional_writes_are_detected_on_both_servers(root: str) -> None:
     assert isinstance(remote, S3Backend)
     assert remote._conditional_writes_work() is True
     assert ByteStorage(root).list("") == []  # the probe left nothing visible behind
+
+
+def test_a_long_stream_goes_up_in_parts(root: str) -> None:
+    # 40 MiB read from a file 1 MiB at a time: more than one request may carry, so a multipart
+    # upload (16 + 16 + 8 MiB) sent while the source is being read; nothing is visible before.
+    body = os.urandom(40 << 20)
+    storage = ByteStorage(root)
+    storage.write_stream("logs/stdout", io.BytesIO(body), chunk_size=1 << 20)
+    assert storage.read("logs/stdout") == body
+    assert storage.list("logs") == ["stdout"]
+
+
+def test_a_failed_stream_leaves_no_object(root: str, server: S3Server) -> None:
+    def broken() -> bytes:
+        raise OSError("the source broke")
+
+    class Source(io.RawIOBase):
+        sent = 0
+
+        def read(self, size: int = -1) -> bytes:
+            self.sent += 1
+            if self.sent > 40:  # past the single-request limit: a multipart upload is open
+                broken()
+            return b"x" * (1 << 20)
+
+    storage = ByteStorage(root)
+    with pytest.raises(DatastoreError, match="the source broke"):
+        storage.write_stream("logs/stderr", Source(), chunk_size=1 << 20)
+    assert not storage.exists("logs/stderr")
+    prefix = root.removeprefix(f"s3://{server.bucket}/")
+    uploads = server.client().list_multipart_uploads(Bucket=server.bucket, Prefix=prefix)
+    assert uploads.get("Uploads", []) == []  # the parts sent were dropped
 
 
 def test_large_objects_stream_without_a_whole_copy(root: str) -> None:
