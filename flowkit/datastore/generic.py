@@ -28,6 +28,9 @@ from flowkit.errors import (
     EndpointUnreachable,
 )
 
+# Objects up to this size are written and read with one call (pipe_file / cat_file).
+WHOLE_MAX = 32 << 20
+
 # Filesystems created before a fork, kept alive in the child and never used again: dropping them
 # would run their finalizers, which try to close connections on an event loop that did not
 # survive the fork (and wait for it).
@@ -97,6 +100,11 @@ class FsspecBackend(BackendBase):
             with self._exclusive:
                 return not self.exists(key) and self.write(key, views, False)
         path = self._path(key)
+        if sum(view.nbytes for view in views) <= WHOLE_MAX:
+            # One call with the whole object: a single request on object stores, and an atomic
+            # swap on memory://, whose writers are visible from the moment they are opened.
+            self.fs.pipe_file(path, b"".join(views))
+            return True
         # With autocommit off, buffered writers publish the object only on commit(), and
         # discard() drops it, so a failed write leaves nothing behind.
         f = self.fs.open(path, "wb", autocommit=False)
@@ -128,9 +136,15 @@ class FsspecBackend(BackendBase):
     def read(self, key: str, on_chunk: Callable[[memoryview], object] | None) -> bytearray:
         """The whole object at ``key``; raises ``FileNotFoundError`` when there is none."""
         path = self._path(key)
+        size = self.size(key)
+        if size <= WHOLE_MAX:
+            # One call for the whole object (memory:// hands every reader the same file
+            # object, so reading it in pieces would race with another reader).
+            buf = bytearray(self.fs.cat_file(path))
+            if on_chunk and buf:
+                on_chunk(memoryview(buf))
+            return buf
         with self.fs.open(path, "rb") as f:
-            size = getattr(f, "size", None)
-            size = self.fs.size(path) if size is None else size
             return read_exactly(f, size, key, on_chunk)
 
     def exists(self, key: str) -> bool:
