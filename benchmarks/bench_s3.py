@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -310,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         report(results, args, server)
     finally:
         server.stop()
+        shutil.rmtree(scratch, ignore_errors=True)  # the server's data: gigabytes after a run
     return 0
 
 

@@ -2,10 +2,14 @@
 
 Layers, each importing only the ones before it:
 
-* :mod:`~flowkit.datastore.backend` — how storage reaches a non-local fsspec URL (generic path).
-* :mod:`~flowkit.datastore.s3` — what only S3 needs: conditional writes, parallel transfers
-  (its requests in :mod:`~flowkit.datastore.s3_requests`).
-* :mod:`~flowkit.datastore.storage` — whole objects under ``/``-separated keys, over fsspec.
+* :mod:`~flowkit.datastore.backend` — the :class:`StorageBackend` interface every store implements.
+* :mod:`~flowkit.datastore.local` — local folders (atomic renames, hard-link claims).
+* :mod:`~flowkit.datastore.generic` — any fsspec URL, through fsspec's generic API.
+* :mod:`~flowkit.datastore.s3` — S3: conditional writes, parallel transfers, clear errors (its
+  requests in :mod:`~flowkit.datastore.s3_requests`, its event loop and sessions in
+  :mod:`~flowkit.datastore.s3_session`).
+* :mod:`~flowkit.datastore.storage` — whole objects under ``/``-separated keys, on the backend
+  that the root URL's scheme selects (``datastore.<scheme>`` entry points).
 * :mod:`~flowkit.datastore.content` — content-addressed, deduplicated, verified blobs.
 * :mod:`~flowkit.datastore.serialize` — artifact values to bytes and back (no storage).
 * :mod:`~flowkit.datastore.format` — the storage format's version and the reader's check.

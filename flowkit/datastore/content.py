@@ -24,8 +24,6 @@ from flowkit.datastore.storage import BytesLike, ByteStorage
 from flowkit.errors import CorruptObject, DatastoreError, ObjectNotFound
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
-# Object stores are latency-bound, so a few transfers in flight hide the round trips.
-_REMOTE_UPLOAD_THREADS = 8
 # From this many blobs, one batched existence check (listings) beats a check per blob.
 _BATCH_CHECK_FROM = 16
 
@@ -88,11 +86,11 @@ class ContentStore:
         if len(missing) >= _BATCH_CHECK_FROM:
             for digest in self.exists_many(missing):
                 del missing[digest]
-        if self.storage.is_local or len(missing) < 2:
+        if self.storage.concurrency < 2 or len(missing) < 2:
             for digest, parts in missing.items():
                 self.storage.write_new(self.key(digest), parts)
         else:
-            with ThreadPoolExecutor(min(_REMOTE_UPLOAD_THREADS, len(missing))) as pool:
+            with ThreadPoolExecutor(min(self.storage.concurrency, len(missing))) as pool:
                 writes = [
                     pool.submit(self.storage.write_new, self.key(digest), parts)
                     for digest, parts in missing.items()
@@ -109,9 +107,9 @@ class ContentStore:
             CorruptObject: A blob's bytes do not match its digest.
         """
         wanted = list(dict.fromkeys(digests))
-        if self.storage.is_local or len(wanted) < 2:
+        if self.storage.concurrency < 2 or len(wanted) < 2:
             return {digest: self.get(digest) for digest in wanted}
-        with ThreadPoolExecutor(min(_REMOTE_UPLOAD_THREADS, len(wanted))) as pool:
+        with ThreadPoolExecutor(min(self.storage.concurrency, len(wanted))) as pool:
             return dict(zip(wanted, pool.map(self.get, wanted), strict=True))
 
     def get(self, digest: str) -> bytearray:

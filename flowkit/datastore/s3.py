@@ -1,22 +1,24 @@
-"""What only S3 needs: client set-up, conditional writes, parallel transfers and clear errors.
+"""What S3 needs: client set-up, conditional writes, parallel transfers and clear errors.
 
-Listing, sizes and deletes use the generic fsspec path of :class:`RemoteBackend` over s3fs. This
-module adds what S3 does differently:
+The backend talks to S3 through aiobotocore's public client API (the same requests as boto3),
+on an event-loop thread of its own; it uses no internals of s3fs, which is only used to offer an
+fsspec filesystem of the same bucket (:attr:`S3Backend.fs`). So s3fs, aiobotocore and botocore
+are not tied to exact releases (the supported range is in ``pyproject.toml``).
 
 * **Client.** Endpoint, profile and region come from :mod:`flowkit.settings` (which reads
   ``AWS_ENDPOINT_URL``, ``AWS_PROFILE`` ...); credentials come from the AWS SDK's standard chain
   and never pass through flowkit. There is one retry policy, botocore's ``standard`` mode
   (5xx answers, throttling, timeouts and dropped connections, exponential backoff with jitter,
-  ``s3_max_attempts`` attempts); s3fs's own retry loop is switched off so the two do not
-  multiply. Listings are never cached: other runners write to the same bucket.
+  ``s3_max_attempts`` attempts). Listings are never cached: other runners write to the same
+  bucket. A forked task makes its own client (the parent's event loop does not survive a fork).
 * **Conditional writes.** An exclusive write is a PUT, or a multipart completion, with
   ``If-None-Match: *``; HTTP 412 means another writer created the key first. Servers do not
-  agree on the error body (and so on the exception s3fs would make of it), so the status code
-  is read from the botocore error. The object carries a token of its writer in its metadata,
-  so a 412 that answers a retry of our own applied-but-unanswered write is recognised as
-  ours. A server that ignores the header is detected once per process by a probe, and
-  exclusive writes then use claim objects (:meth:`S3Backend._claim`). Content-addressed blobs
-  use the same conditional PUT to skip an upload (``write_new``), with no token needed.
+  agree on the error body, so the status code is read from the botocore error. The object
+  carries a token of its writer in its metadata, so a 412 that answers a retry of our own
+  applied-but-unanswered write is recognised as ours. A server that ignores the header is
+  detected once per process by a probe, and exclusive writes then use claim objects
+  (:meth:`S3Backend._claim`). Content-addressed blobs use the same conditional PUT to skip an
+  upload (``write_new``), with no token needed.
 * **Transfers.** Objects up to 32 MiB take one PUT or one GET. Larger ones are multipart uploads
   and ranged GETs of 16 MiB parts, 8 in flight, streamed out of and into the caller's buffers
   without joining or copying them whole. A multipart upload becomes visible only when it is
@@ -26,29 +28,43 @@ module adds what S3 does differently:
   become :class:`~flowkit.errors.DatastoreUnavailable` subclasses with one sentence saying what
   to fix, raised by :meth:`S3Backend.check` before a run starts.
 
-The requests themselves are coroutines in :mod:`~flowkit.datastore.s3_requests`. s3fs and
-botocore are imported lazily: importing this module costs nothing.
+The requests themselves are coroutines in :mod:`~flowkit.datastore.s3_requests`.
 """
 
 from __future__ import annotations
 
+import builtins
 import os
+import threading
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+import weakref
+from collections.abc import Callable, Coroutine, Iterable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flowkit.datastore.backend import RemoteBackend
+import fsspec
+
+from flowkit.datastore.backend import BackendBase
 from flowkit.datastore.s3_requests import (
+    PART_SIZE,
+    SINGLE_REQUEST_MAX,
+    abort_upload,
+    connection_failure,
+    delete,
     error_code,
-    exists,
+    finish_upload,
     get,
     head,
     http_status,
     in_chain,
+    list_children,
+    object_size,
     probe_conditional_writes,
     put,
+    start_upload,
+    upload_part,
 )
+from flowkit.datastore.s3_session import close_client, new_session, run
 from flowkit.errors import (
     BucketNotFound,
     CredentialsNotFound,
@@ -74,58 +90,80 @@ _CREDENTIAL_ERRORS = {
     "TokenRefreshRequired": "the session credentials have expired",
 }
 _THROTTLING = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded"}
-_LOADER: Any = None  # botocore's data loader, shared by every client of this process
-# (creator pid, profile, session): a botocore session made in advance and never used.
-_SPARE_SESSION: tuple[int, str | None, Any] | None = None
+# Clients created before a fork, kept alive in the child and never used or closed there:
+# closing them would wait for an event loop that did not survive the fork.
+_INHERITED: list[Any] = []
 
 
-class S3Backend(RemoteBackend):
+class S3Backend(BackendBase):
     """Storage primitives for ``s3://bucket/prefix`` roots (AWS or any S3-compatible server).
 
     Args:
-        root: ``s3://bucket`` or ``s3://bucket/prefix``.
+        root: ``s3://bucket`` or ``s3://bucket/prefix`` (``s3a://`` is accepted too).
         settings: Endpoint, profile, region, retries; read from the environment and config
             file when omitted.
 
     Raises:
+        ImportError: aiobotocore is not installed.
         DatastoreError: The root names no bucket.
     """
 
+    concurrency = 8
+    install_hint = "pip install 'flowkit[s3]'"
+
     def __init__(self, root: str, settings: Settings | None = None) -> None:
-        super().__init__(root, settings)
+        import aiobotocore.session  # noqa: F401 - fail now, with the install hint, if missing
+
         if settings is None:
             from flowkit.settings import load_settings
 
             settings = load_settings()
         self.settings: Settings = settings
-        self.bucket, _, self.prefix = self.base.partition("/")
+        _, path = fsspec.core.split_protocol(root)
+        self.base = path.strip("/")
+        self.bucket, _, prefix = self.base.partition("/")
+        self.prefix = prefix.strip("/")
         if not self.bucket:
             raise DatastoreError(
                 f"the datastore root {root} names no bucket", hint="use s3://BUCKET/PREFIX"
             )
+        self.root = f"s3://{self.base}"
         self._conditional: bool | None = {"on": True, "off": False}.get(
             settings.s3_conditional_writes
         )
+        self._client: Any = None
+        self._client_pid = -1
+        self._lock = threading.Lock()
+        self._lock_pid = os.getpid()
+        self._fs: Any = None
+        self._fs_pid = -1
 
     @property
     def endpoint(self) -> str:
         """The S3 endpoint, as shown in messages."""
         return self.settings.s3_endpoint_url or "AWS S3"
 
-    def _open_filesystem(self) -> Any:
-        import s3fs
+    @property
+    def fs(self) -> Any:
+        """An s3fs filesystem of the same bucket and settings, for fsspec's own API.
 
-        fs = s3fs.S3FileSystem(
-            session=_new_session(self.settings.aws_profile),
-            endpoint_url=self.settings.s3_endpoint_url,
-            client_kwargs=self._client_kwargs(),
-            config_kwargs=self._client_config(self.settings.s3_max_attempts),
-            use_listings_cache=False,
-            skip_instance_cache=True,
-            **self._url_options,
-        )
-        fs.retries = 1  # botocore's retry policy (above) is the only one
-        return fs
+        Made on first use in each process; the backend itself never uses it.
+        """
+        if self._fs_pid != os.getpid():
+            import s3fs
+
+            self._fs = s3fs.S3FileSystem(
+                profile=self.settings.aws_profile,
+                endpoint_url=self.settings.s3_endpoint_url,
+                client_kwargs=self._client_kwargs(),
+                config_kwargs=self._client_config(self.settings.s3_max_attempts),
+                use_listings_cache=False,
+                skip_instance_cache=True,
+            )
+            self._fs_pid = os.getpid()
+        return self._fs
+
+    # -- the client ------------------------------------------------------------------------
 
     def _client_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
@@ -149,34 +187,94 @@ class S3Backend(RemoteBackend):
             "response_checksum_validation": "when_required",
         }
 
-    def _run(self, func: Callable[..., Awaitable[_T]], *args: Any) -> _T:
-        """Run a coroutine function on the filesystem's event loop and wait for it."""
-        from fsspec.asyn import sync
+    async def _open_client(self, stack: AsyncExitStack, attempts: int) -> Any:
+        from aiobotocore.config import AioConfig
 
-        fs = self.fs
-        return sync(fs.loop, func, fs, *args)
+        session = new_session(self.settings.aws_profile)
+        return await stack.enter_async_context(
+            session.create_client(
+                "s3",
+                endpoint_url=self.settings.s3_endpoint_url,
+                config=AioConfig(**self._client_config(attempts)),
+                **self._client_kwargs(),
+            )
+        )
 
-    def _split(self, path: str) -> tuple[str, str]:
-        bucket, _, key = path.partition("/")
-        return bucket, key
+    def _get_client(self) -> Any:
+        """This process's client, created on first use (again after a fork)."""
+        pid = os.getpid()
+        if self._client_pid == pid:
+            return self._client
+        if self._lock_pid != pid:  # a lock inherited from the parent may be held forever
+            self._lock, self._lock_pid = threading.Lock(), pid
+        with self._lock:
+            if self._client_pid != pid:
+                if self._client is not None:
+                    _INHERITED.append(self._client)
+                stack = AsyncExitStack()
+                client = run(self._open_client(stack, self.settings.s3_max_attempts))
+                weakref.finalize(self, close_client, stack, pid)
+                self._client, self._client_pid = client, pid
+        return self._client
+
+    def _run(self, func: Callable[..., Coroutine[Any, Any, _T]], *args: Any) -> _T:
+        """Run a request coroutine (given the client first) on the event loop and wait."""
+        return run(func(self._get_client(), *args))
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix and key else (key or self.prefix)
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write(self, path: str, views: list[memoryview], exclusive: bool) -> bool:
-        bucket, key = self._split(path)
+    def write(self, key: str, views: list[memoryview], exclusive: bool) -> bool:
         if exclusive and not self._conditional_writes_work():
-            return self._run(self._claim, bucket, key, views)
+            return self._run(self._claim, self.bucket, self._key(key), views)
         writer = uuid.uuid4().hex if exclusive else None
-        return self._run(put, bucket, key, views, exclusive, writer)
+        return self._run(put, self.bucket, self._key(key), views, exclusive, writer)
 
-    def write_new(self, path: str, views: list[memoryview]) -> bool:
+    def write_new(self, key: str, views: list[memoryview]) -> bool:
         if self._conditional is not True:
             # Without a known-good If-None-Match (no probe is spent on this path): HEAD first.
-            return super().write_new(path, views)
+            return super().write_new(key, views)
         # One conditional request: HTTP 412 means the object is already there. (Large objects
         # still get a HEAD first, in put, so an existing blob is never uploaded again.)
-        bucket, key = self._split(path)
-        return self._run(put, bucket, key, views, True)
+        return self._run(put, self.bucket, self._key(key), views, True)
+
+    def write_stream(self, key: str, chunks: Iterable[memoryview]) -> None:
+        """One PUT when the whole fits in a single request; else a multipart upload whose
+        parts are sent as the chunks arrive (at most a part and a chunk held at once)."""
+        target = self._key(key)
+        pending = bytearray()
+        source = iter(chunks)
+        for chunk in source:
+            pending += chunk
+            if len(pending) > SINGLE_REQUEST_MAX:
+                break
+        else:
+            self._run(put, self.bucket, target, [memoryview(pending)], False)
+            return
+        upload_id = self._run(start_upload, self.bucket, target)
+        parts: list[dict[str, Any]] = []
+        try:
+            for chunk in source:
+                pending += chunk
+                while len(pending) >= 2 * PART_SIZE:
+                    parts.append(self._send_part(target, upload_id, len(parts) + 1, pending))
+                    del pending[:PART_SIZE]
+            while pending:
+                last = len(pending) < 2 * PART_SIZE
+                parts.append(self._send_part(target, upload_id, len(parts) + 1, pending, last))
+                del pending[: len(pending) if last else PART_SIZE]
+            self._run(finish_upload, self.bucket, target, upload_id, parts)
+        except BaseException:
+            self._run(abort_upload, self.bucket, target, upload_id)
+            raise
+
+    def _send_part(
+        self, key: str, upload_id: str, number: int, pending: bytearray, last: bool = False
+    ) -> dict[str, Any]:
+        body = bytes(pending if last else memoryview(pending)[:PART_SIZE])
+        return self._run(upload_part, self.bucket, key, upload_id, number, body)
 
     def _conditional_writes_work(self) -> bool:
         if self._conditional is None:
@@ -185,7 +283,7 @@ class S3Backend(RemoteBackend):
             self._conditional = self._run(probe_conditional_writes, self.bucket, probe)
         return self._conditional
 
-    async def _claim(self, fs: Any, bucket: str, key: str, views: list[memoryview]) -> bool:
+    async def _claim(self, client: Any, bucket: str, key: str, views: list[memoryview]) -> bool:
         """Exclusive create for servers without ``If-None-Match``, from claim objects.
 
         A writer puts an object with a unique name into the key's claim folder, then lists
@@ -196,7 +294,6 @@ class S3Backend(RemoteBackend):
         so under contention the key may stay unwritten; the run-id allocator then moves on
         to the next id. A winner's claim stays, so later writers never win again.
         """
-        client = await fs.set_session()
         if await head(client, bucket, key):
             return False
         folder, _, name = key.rpartition("/")
@@ -207,21 +304,29 @@ class S3Backend(RemoteBackend):
         if [entry["Key"] for entry in listed.get("Contents", [])] != [mine]:
             await client.delete_object(Bucket=bucket, Key=mine)
             return False
-        return await put(fs, bucket, key, views, False)
+        return await put(client, bucket, key, views, False)
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read(self, path: str, on_chunk: Callable[[memoryview], object] | None) -> bytearray:
-        bucket, key = self._split(path)
-        return self._run(get, bucket, key, on_chunk, self.settings.s3_max_attempts)
+    def read(self, key: str, on_chunk: Callable[[memoryview], object] | None) -> bytearray:
+        return self._run(get, self.bucket, self._key(key), on_chunk, self.settings.s3_max_attempts)
 
-    def exists(self, path: str) -> bool:
-        bucket, key = self._split(path)
-        return self._run(exists, bucket, key)
+    def exists(self, key: str) -> bool:
+        return self._run(head, self.bucket, self._key(key))
 
-    def list(self, path: str, *, files_only: bool) -> list[str]:
-        names = super().list(path, files_only=files_only)
+    def list(self, prefix: str, *, files_only: bool) -> builtins.list[str]:
+        folder = self._key(prefix)
+        names = self._run(list_children, self.bucket, f"{folder}/" if folder else "", files_only)
         return [name for name in names if not _is_claims(name)]
+
+    def size(self, key: str) -> int:
+        return self._run(object_size, self.bucket, self._key(key))
+
+    def delete(self, key: str) -> None:
+        # S3 answers a delete of a missing key with success, so ask first.
+        if not self.exists(key):
+            raise FileNotFoundError(key)
+        self._run(delete, self.bucket, self._key(key))
 
     # -- checking and errors ---------------------------------------------------------------
 
@@ -232,33 +337,31 @@ class S3Backend(RemoteBackend):
             DatastoreUnavailable: A subclass saying what to fix.
         """
         prefix = f"{self.prefix}/" if self.prefix else ""
-        with self.errors(self.url(self.base)):
-            self._run(self._preflight, prefix)
+        with self.errors(self.root):
+            self._get_client()  # also warms the service models that forked tasks will reuse
+            run(self._preflight(prefix))
 
-    async def _preflight(self, fs: Any, prefix: str) -> None:
-        from aiobotocore.config import AioConfig
-
-        await fs.set_session()  # also warms the service models that forked tasks will reuse
-        async with fs.session.create_client(
-            "s3",
-            config=AioConfig(**self._client_config(_PREFLIGHT_ATTEMPTS)),
-            endpoint_url=self.settings.s3_endpoint_url,
-            **self._client_kwargs(),
-        ) as client:
+    async def _preflight(self, prefix: str) -> None:
+        async with AsyncExitStack() as stack:
+            client = await self._open_client(stack, _PREFLIGHT_ATTEMPTS)
             await client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
 
     @contextmanager
     def errors(self, url: str) -> Iterator[None]:
+        """Turn botocore's and the network's exceptions into :class:`DatastoreError`
+        subclasses; ``FileNotFoundError`` passes through (the caller names the key)."""
         try:
-            with super().errors(url):
-                yield
-        except FileNotFoundError as exc:
-            # s3fs reports a missing bucket as a missing file.
-            if error_code(exc) == "NoSuchBucket":
-                raise self._bucket_missing() from exc
+            yield
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, DatastoreError):
             raise
+        except Exception as exc:
+            error = self.translate(exc, url)
+            if error is None:
+                raise
+            raise error from exc
 
     def translate(self, exc: Exception, url: str) -> DatastoreError | None:
+        """The :class:`DatastoreError` that explains ``exc``, or ``None`` to let it propagate."""
         from botocore.exceptions import (
             ClientError,
             NoCredentialsError,
@@ -281,7 +384,7 @@ class S3Backend(RemoteBackend):
             )
         if isinstance(found, ClientError):
             return self._client_error(found, url)
-        reason = _connection_failure(exc)
+        reason = connection_failure(exc)
         if reason:
             return EndpointUnreachable(
                 f"cannot reach the S3 endpoint {self.endpoint} for {url}: {reason}, even "
@@ -289,7 +392,14 @@ class S3Backend(RemoteBackend):
                 hint="check that the server is running and that AWS_ENDPOINT_URL (or "
                 "s3_endpoint_url in the config file) names it",
             )
-        return super().translate(exc, url)
+        if isinstance(exc, PermissionError):
+            return DatastoreAccessDenied(
+                f"access to {url} was denied ({exc})",
+                hint="use credentials that may read, write and list the datastore root",
+            )
+        if isinstance(exc, OSError):
+            return DatastoreError(f"the datastore {url} failed: {exc}")
+        return None
 
     def _client_error(self, exc: Any, url: str) -> DatastoreError:
         code = error_code(exc) or ""
@@ -325,66 +435,6 @@ class S3Backend(RemoteBackend):
             hint=f"create it (aws s3 mb s3://{self.bucket}) or point FLOWKIT_DATASTORE_ROOT at "
             "an existing bucket",
         )
-
-
-def _new_session(profile: str | None) -> Any:
-    """A botocore session for a new filesystem, as cheap as possible in forked tasks.
-
-    One data loader per process (inherited by forks) keeps the parsed service models, so a
-    client takes milliseconds instead of ~200 ms to create. The first session of a process
-    also leaves a spare behind: a forked task takes its inherited copy instead of building
-    one (~12 ms each). The spare is never used before the fork, so no lock or credential
-    refresh of the parent's event loop can be caught half-way in it.
-    """
-    import aiobotocore.session
-
-    global _SPARE_SESSION
-
-    def make() -> Any:
-        global _LOADER
-        session = aiobotocore.session.AioSession(profile=profile)
-        if _LOADER is None:
-            _LOADER = session.get_component("data_loader")
-        else:
-            session.register_component("data_loader", _LOADER)
-        return session
-
-    pid = os.getpid()
-    if _SPARE_SESSION is None:
-        _SPARE_SESSION = (pid, profile, make())
-    elif _SPARE_SESSION[0] != pid:  # inherited from the parent: take it once
-        _, spare_profile, spare = _SPARE_SESSION
-        _SPARE_SESSION = (pid, profile, None)
-        if spare is not None and spare_profile == profile:
-            return spare
-    return make()
-
-
-def _connection_failure(exc: BaseException) -> str:
-    """Why no answer came, in a few words, or ``""`` when ``exc`` is not a connection failure."""
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-    from botocore.exceptions import (
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        HTTPClientError,
-        ReadTimeoutError,
-    )
-    from fsspec.exceptions import FSTimeoutError
-
-    reasons: list[tuple[type[BaseException], str]] = [
-        (EndpointConnectionError, "the connection was refused or failed"),
-        (ConnectTimeoutError, "connecting timed out"),
-        (ReadTimeoutError, "it did not answer in time"),
-        (FSTimeoutError, "it did not answer in time"),
-        (BotoConnectionError, "the connection failed"),
-        (HTTPClientError, "the connection broke"),
-        (ConnectionError, "the connection failed"),
-        (TimeoutError, "it did not answer in time"),
-    ]
-    for kind, reason in reasons:
-        if in_chain(exc, (kind,)) is not None:
-            return reason
-    return ""
 
 
 def _is_claims(name: str) -> bool:

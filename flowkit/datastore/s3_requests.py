@@ -1,9 +1,10 @@
-"""The requests of the S3 backend, as coroutines run on the filesystem's event loop.
+"""The requests of the S3 backend, as coroutines run on the backend's event-loop thread.
 
 Uploads stream out of the caller's buffers and downloads land in one result buffer; objects
 over :data:`SINGLE_REQUEST_MAX` are split into parts of :data:`PART_SIZE`, a few in flight.
-Each coroutine takes the s3fs filesystem (or its aiobotocore client) as its first argument, so
-:class:`~flowkit.datastore.s3.S3Backend` can run it with ``fsspec.asyn.sync``.
+Each coroutine takes an aiobotocore S3 client as its first argument and uses only its public
+request methods (the operations and parameters of boto3's S3 client), so
+:class:`~flowkit.datastore.s3.S3Backend` can run it on its event loop.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ _WRITER_META = "flowkit-writer"  # x-amz-meta-flowkit-writer: who created an exc
 
 
 async def put(
-    fs: Any,
+    client: Any,
     bucket: str,
     key: str,
     views: list[memoryview],
@@ -49,7 +50,6 @@ async def put(
     """
     from botocore.exceptions import ClientError
 
-    client = await fs.set_session()
     size = sum(view.nbytes for view in views)
     extra: dict[str, Any] = {"IfNoneMatch": "*"} if exclusive else {}
     if writer:
@@ -131,7 +131,7 @@ async def _multipart_upload(
 
 
 async def get(
-    fs: Any,
+    client: Any,
     bucket: str,
     key: str,
     on_chunk: Callable[[memoryview], object] | None,
@@ -143,8 +143,6 @@ async def get(
     retried here, up to ``attempts`` times per part.
     """
     from botocore.exceptions import ClientError
-
-    client = await fs.set_session()
 
     async def request(start: int, end: int, etag: str | None) -> Any:
         try:
@@ -203,11 +201,8 @@ async def get(
     return buf
 
 
-async def exists(fs: Any, bucket: str, key: str) -> bool:
-    return await head(await fs.set_session(), bucket, key)
-
-
 async def head(client: Any, bucket: str, key: str) -> bool:
+    """Whether an object is stored at ``key`` (a folder is not an object)."""
     from botocore.exceptions import ClientError
 
     try:
@@ -219,11 +214,73 @@ async def head(client: Any, bucket: str, key: str) -> bool:
     return True
 
 
-async def probe_conditional_writes(fs: Any, bucket: str, key: str) -> bool:
+async def object_size(client: Any, bucket: str, key: str) -> int:
+    """The size of the object at ``key``; ``FileNotFoundError`` when there is none."""
+    from botocore.exceptions import ClientError
+
+    try:
+        answer = await client.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if http_status(exc) == 404 and error_code(exc) != "NoSuchBucket":
+            raise FileNotFoundError(key) from exc
+        raise
+    return int(answer["ContentLength"])
+
+
+async def list_children(client: Any, bucket: str, prefix: str, files_only: bool) -> list[str]:
+    """Names directly under ``prefix`` (which ends with ``/``, or is ``""``): objects, and
+    unless ``files_only`` the sub-folders; every page of the listing."""
+    names: list[str] = []
+    token: dict[str, str] = {}
+    while True:
+        page = await client.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/", **token)
+        names.extend(entry["Key"][len(prefix) :] for entry in page.get("Contents", []))
+        if not files_only:
+            names.extend(
+                entry["Prefix"][len(prefix) :].rstrip("/")
+                for entry in page.get("CommonPrefixes", [])
+            )
+        if not page.get("IsTruncated") or not page.get("NextContinuationToken"):
+            break
+        token = {"ContinuationToken": page["NextContinuationToken"]}
+    return [name for name in names if name]  # "" would be a folder marker of the prefix
+
+
+async def start_upload(client: Any, bucket: str, key: str) -> str:
+    """Begin a multipart upload; its id."""
+    created = await client.create_multipart_upload(Bucket=bucket, Key=key)
+    return str(created["UploadId"])
+
+
+async def upload_part(
+    client: Any, bucket: str, key: str, upload_id: str, number: int, body: bytes
+) -> dict[str, Any]:
+    """Send one part of a multipart upload; what its completion needs to name it."""
+    out = await client.upload_part(
+        Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+    )
+    return {"PartNumber": number, "ETag": out["ETag"]}
+
+
+async def finish_upload(
+    client: Any, bucket: str, key: str, upload_id: str, parts: list[dict[str, Any]]
+) -> None:
+    """Complete a multipart upload: the object appears whole."""
+    await client.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
+
+
+async def abort_upload(client: Any, bucket: str, key: str, upload_id: str) -> None:
+    """Drop a multipart upload's parts (never raises: it runs while handling a failure)."""
+    with suppress(Exception):
+        await client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+
+
+async def probe_conditional_writes(client: Any, bucket: str, key: str) -> bool:
     """Whether the server refuses a PUT with ``If-None-Match: *`` over an existing object."""
     from botocore.exceptions import ClientError
 
-    client = await fs.set_session()
     await client.put_object(Bucket=bucket, Key=key, Body=b"")
     try:
         await client.put_object(Bucket=bucket, Key=key, Body=b"", IfNoneMatch="*")
@@ -372,6 +429,11 @@ class _ViewsReader(io.RawIOBase):
         return filled
 
 
+async def delete(client: Any, bucket: str, key: str) -> None:
+    """Remove the object at ``key`` (S3 answers success whether or not it exists)."""
+    await client.delete_object(Bucket=bucket, Key=key)
+
+
 # -- reading botocore errors ------------------------------------------------------------------
 
 
@@ -405,3 +467,28 @@ def http_status(exc: BaseException) -> int | None:
 def precondition_failed(exc: BaseException) -> bool:
     """Whether a conditional request failed (HTTP 412), however the server words it."""
     return http_status(exc) == 412 or error_code(exc) in ("PreconditionFailed", "412")
+
+
+def connection_failure(exc: BaseException) -> str:
+    """Why no answer came, in a few words, or ``""`` when ``exc`` is not a connection failure."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import (
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        HTTPClientError,
+        ReadTimeoutError,
+    )
+
+    reasons: list[tuple[type[BaseException], str]] = [
+        (EndpointConnectionError, "the connection was refused or failed"),
+        (ConnectTimeoutError, "connecting timed out"),
+        (ReadTimeoutError, "it did not answer in time"),
+        (BotoConnectionError, "the connection failed"),
+        (HTTPClientError, "the connection broke"),
+        (ConnectionError, "the connection failed"),
+        (TimeoutError, "it did not answer in time"),
+    ]
+    for kind, reason in reasons:
+        if in_chain(exc, (kind,)) is not None:
+            return reason
+    return ""

@@ -1,30 +1,26 @@
-"""Byte-level storage: named immutable objects under one fsspec URL.
+"""Byte-level storage: named immutable objects under one root URL, on any backend.
 
-This is the only module of the datastore that knows about filesystems. Everything above it
-(content-addressed blobs, manifests, run records) is expressed as reads and writes of whole
-objects under ``/``-separated keys, so a new backend only has to behave here.
-
-Local folders get a fast path that talks to ``os`` directly: atomic renames, hard-link claims and
-``readinto`` are what make the local datastore both safe under concurrent runners and quick for
-large artifacts. Every other URL goes through a :class:`~flowkit.datastore.backend.RemoteBackend`:
-fsspec's generic API, or a subclass for a store that can do better (``s3://``).
+:class:`ByteStorage` checks keys, accepts data as parts, turns a backend's missing objects into
+:class:`~flowkit.errors.ObjectNotFound` and its library errors into
+:class:`~flowkit.errors.DatastoreError` subclasses, and batches existence checks. Everything
+above it (content-addressed blobs, manifests, run records) is expressed as reads and writes of
+whole objects under ``/``-separated keys. It holds a
+:class:`~flowkit.datastore.backend.StorageBackend` and never asks which one:
+:func:`open_backend` picks it from the root URL's scheme.
 """
 
 from __future__ import annotations
 
 import builtins
-import os
-import secrets
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 import fsspec
 
-from flowkit.datastore.backend import RemoteBackend, open_backend, read_exactly
-from flowkit.errors import DatastoreError, DatastoreWriteError, ObjectNotFound
+from flowkit.datastore.backend import StorageBackend
+from flowkit.errors import DatastoreError, FlowkitError, ObjectNotFound
 
 if TYPE_CHECKING:
     from flowkit.settings import Settings
@@ -32,53 +28,116 @@ if TYPE_CHECKING:
 BytesLike: TypeAlias = bytes | bytearray | memoryview
 """What a part of an object may be: anything exposing a contiguous byte buffer."""
 
-_TEMP_SUFFIX = ".tmp"
 # Above this many keys under one parent, one listing is cheaper than a request per key on an
 # object store (S3 LIST returns up to 1000 names for the price of one HEAD).
 _LIST_INSTEAD_OF_STAT = 8
-_LOCAL_PROTOCOLS = ("file", "local")
+
+#: Backends of flowkit's own schemes, used when no ``datastore.<scheme>`` entry point is
+#: installed (a source checkout on ``PYTHONPATH``): scheme -> (module, class).
+BUILTIN_BACKENDS: dict[str, tuple[str, str]] = {
+    "file": ("flowkit.datastore.local", "LocalBackend"),
+    "local": ("flowkit.datastore.local", "LocalBackend"),
+    "s3": ("flowkit.datastore.s3", "S3Backend"),
+    "s3a": ("flowkit.datastore.s3", "S3Backend"),
+}
+_GENERIC = ("flowkit.datastore.generic", "FsspecBackend")
+
+
+def open_backend(root: str, settings: Settings | None = None) -> StorageBackend:
+    """The backend for a root URL (or local path), chosen by the URL's scheme.
+
+    The ``datastore.<scheme>`` entry point of the ``flowkit.plugins`` group names the backend
+    class (flowkit's own: ``file``, ``local``, ``s3``, ``s3a``); any other scheme that fsspec
+    knows uses the generic fsspec backend. The class is called with ``(root, settings)``.
+
+    Raises:
+        DatastoreError: The scheme is unknown, or the library it needs is not installed (the
+            hint says what to install).
+    """
+    import importlib
+
+    from flowkit.registry import PluginError, registry
+
+    protocol, _ = fsspec.core.split_protocol(root)
+    scheme = protocol or "file"
+    backend_class: Any = None
+    try:
+        if scheme in registry().names("datastore"):
+            backend_class = registry().get("datastore", scheme)
+        else:
+            module, name = BUILTIN_BACKENDS.get(scheme, _GENERIC)
+            backend_class = getattr(importlib.import_module(module), name)
+        return backend_class(root, settings)
+    except PluginError as exc:
+        raise DatastoreError(
+            f"the datastore {root} needs a backend that cannot be loaded: {exc.message}",
+            hint=exc.hint,
+        ) from exc
+    except FlowkitError:
+        raise
+    except ImportError as exc:
+        hint = getattr(backend_class, "install_hint", "") or (
+            f"install the fsspec implementation of {scheme}://"
+        )
+        raise DatastoreError(
+            f"the datastore {root} needs a library that is not installed ({exc})", hint=hint
+        ) from exc
+    except ValueError as exc:  # fsspec: "Protocol not known"
+        raise DatastoreError(
+            f"the datastore root {root} uses an unknown URL scheme {scheme!r}",
+            hint="use a folder, an fsspec URL such as s3://bucket/prefix or memory://name, or "
+            "install the plugin that provides the scheme (entry point "
+            f"'datastore.{scheme}' in the 'flowkit.plugins' group)",
+        ) from exc
 
 
 class ByteStorage:
     """Whole-object reads and writes under one root URL.
 
     Args:
-        root: A local path or any fsspec URL (``file://``, ``memory://``, ``s3://`` ...).
+        root: A local path or a URL whose scheme has a backend (``file://``, ``s3://``, any
+            fsspec URL such as ``memory://``, or a plugin's), or a backend object.
         settings: Configuration for backends that need it (S3 endpoint, retries); read from
             the environment and config file when omitted.
 
     Attributes:
         root: The normalized URL of the root, e.g. ``file:///home/me/.flowkit``.
+        backend: The :class:`~flowkit.datastore.backend.StorageBackend` holding the objects.
 
     Raises:
         DatastoreError: The URL scheme is unknown or needs a library that is not installed.
     """
 
-    def __init__(self, root: str, settings: Settings | None = None) -> None:
-        protocol, _ = fsspec.core.split_protocol(root)
-        self._remote: RemoteBackend | None = None
-        if (protocol or "file") in _LOCAL_PROTOCOLS:
-            fs, path = fsspec.core.url_to_fs(root)
-            self._local_fs: Any = fs
-            self._base: str = path.rstrip("/")
-            self.root: str = fs.unstrip_protocol(self._base)
-        else:
-            self._remote = open_backend(root, settings)
-            self._base = self._remote.base
-            self.root = self._remote.url(self._base)
+    def __init__(self, root: str | StorageBackend, settings: Settings | None = None) -> None:
+        self.backend: StorageBackend = (
+            open_backend(root, settings) if isinstance(root, str) else root
+        )
+        self.root: str = self.backend.root.rstrip("/")
 
     def __repr__(self) -> str:
         return f"ByteStorage({self.root!r})"
 
     @property
     def is_local(self) -> bool:
-        """Whether the root is a folder on this machine's filesystem."""
-        return self._remote is None
+        """Whether the objects are files on this machine's filesystem."""
+        return bool(self.backend.local)
+
+    @property
+    def concurrency(self) -> int:
+        """Requests worth having in flight at once on this store (1: threads do not help)."""
+        return max(1, int(self.backend.concurrency))
 
     @property
     def fs(self) -> Any:
-        """The fsspec filesystem serving the root in this process."""
-        return self._local_fs if self._remote is None else self._remote.fs
+        """The fsspec filesystem behind the backend, for code that needs fsspec's own API.
+
+        Raises:
+            DatastoreError: The backend is not built on fsspec.
+        """
+        fs = getattr(self.backend, "fs", None)
+        if fs is None:
+            raise DatastoreError(f"the datastore {self.root} has no fsspec filesystem")
+        return fs
 
     def check(self) -> None:
         """Make sure the datastore can be used, before anything is run against it.
@@ -90,10 +149,7 @@ class ByteStorage:
         Raises:
             DatastoreUnavailable: A subclass that says what is wrong and what to fix.
         """
-        if self._remote is None:
-            os.makedirs(self._base, exist_ok=True)
-        else:
-            self._remote.check()
+        self.backend.check()
 
     def url(self, key: str) -> str:
         """Return the full URL of ``key``, for messages shown to users."""
@@ -123,31 +179,22 @@ class ByteStorage:
             DatastoreError: ``key`` is not a valid relative key.
             TypeError: A part does not expose a contiguous byte buffer.
         """
-        path = self._path(key)
-        raw = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
-        # Converting up front makes a bad part fail before anything is written.
-        views = [memoryview(part).cast("B") for part in raw]
-        if self._remote is None:
-            with self._local_write_errors(key):
-                return _write_local(path, views, exclusive)
-        with self._remote.errors(self.url(key)):
-            return self._remote.write(path, views, exclusive)
+        self._check_key(key)
+        views = _views(data)
+        with self.backend.errors(self.url(key)):
+            return self.backend.write(key, views, exclusive)
 
     def write_stream(self, key: str, source: IO[bytes], chunk_size: int = 8 << 20) -> None:
         """Store what remains to be read from ``source`` under ``key``, a chunk at a time.
 
         For objects that may be larger than memory (a task's log, spooled to a temporary
-        file): at most ``chunk_size`` bytes are held at once. Like :meth:`write`, no reader
+        file): the backend holds at most a few chunks at once. Like :meth:`write`, no reader
         ever sees a partial object.
         """
-        path = self._path(key)
+        self._check_key(key)
         chunks = (memoryview(chunk) for chunk in iter(lambda: source.read(chunk_size), b""))
-        if self._remote is None:
-            with self._local_write_errors(key):
-                _write_local(path, chunks, exclusive=False)
-            return
-        with self._remote.errors(self.url(key)):
-            self._remote.write_stream(path, chunks)
+        with self.backend.errors(self.url(key)):
+            self.backend.write_stream(key, chunks)
 
     def write_new(self, key: str, data: BytesLike | Sequence[BytesLike]) -> bool:
         """Store an immutable object unless one is already stored under ``key``.
@@ -160,14 +207,10 @@ class ByteStorage:
         Returns:
             ``True`` when this call stored the object, ``False`` when it was already there.
         """
-        path = self._path(key)
-        raw = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
-        views = [memoryview(part).cast("B") for part in raw]
-        if self._remote is None:
-            with self._local_write_errors(key):
-                return not os.path.isfile(path) and _write_local(path, views, exclusive=False)
-        with self._remote.errors(self.url(key)):
-            return self._remote.write_new(path, views)
+        self._check_key(key)
+        views = _views(data)
+        with self.backend.errors(self.url(key)):
+            return self.backend.write_new(key, views)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -187,35 +230,29 @@ class ByteStorage:
         Raises:
             ObjectNotFound: No object is stored under ``key``.
         """
-        path = self._path(key)
+        self._check_key(key)
         try:
-            if self._remote is None:
-                with open(path, "rb", buffering=0) as f:
-                    return read_exactly(f, os.fstat(f.fileno()).st_size, key, on_chunk)
-            with self._remote.errors(self.url(key)):
-                return self._remote.read(path, on_chunk)
+            with self.backend.errors(self.url(key)):
+                return self.backend.read(key, on_chunk)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise self._not_found(key) from exc
 
     def exists(self, key: str) -> bool:
         """Whether an object is stored under ``key``."""
-        path = self._path(key)
-        if self._remote is None:
-            return os.path.isfile(path)
-        with self._remote.errors(self.url(key)):
-            return self._remote.exists(path)
+        self._check_key(key)
+        with self.backend.errors(self.url(key)):
+            return self.backend.exists(key)
 
     def exists_many(self, keys: Iterable[str]) -> set[str]:
         """Return the subset of ``keys`` that are stored.
 
-        On remote stores, keys that share a parent are answered with one listing when there are
-        many of them, and the remaining keys are checked concurrently, not one after the other.
+        Keys that share a parent are answered with one listing when there are many of them;
+        the remaining keys are checked concurrently on stores where that helps.
         """
         wanted = list(dict.fromkeys(keys))
-        if self._remote is None:
-            return {key for key in wanted if os.path.isfile(self._path(key))}
         by_parent: dict[str, list[str]] = defaultdict(list)
         for key in wanted:
+            self._check_key(key)
             by_parent[key.rpartition("/")[0]].append(key)
         found: set[str] = set()
         singles: list[str] = []
@@ -223,12 +260,12 @@ class ByteStorage:
             if len(group) < _LIST_INSTEAD_OF_STAT:
                 singles.extend(group)
                 continue
-            present: set[str] = set(self._list_remote(parent, files_only=True))
+            present = set(self._list(parent, files_only=True))
             found.update(key for key in group if key.rpartition("/")[2] in present)
-        if len(singles) < 2:
+        if len(singles) < 2 or self.concurrency < 2:
             found.update(key for key in singles if self.exists(key))
             return found
-        with ThreadPoolExecutor(min(self._remote.concurrency, len(singles))) as pool:
+        with ThreadPoolExecutor(min(self.concurrency, len(singles))) as pool:
             answers = pool.map(self.exists, singles)
             found.update(key for key, there in zip(singles, answers, strict=True) if there)
         return found
@@ -238,21 +275,14 @@ class ByteStorage:
 
         Returns ``[]`` when nothing is stored under ``prefix``.
         """
-        path = self._path(prefix) if prefix else self._base
-        if self._remote is not None:
-            return sorted(self._list_remote(prefix, files_only=False))
-        try:
-            names = os.listdir(path)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        return sorted(name for name in names if not _is_temp_name(name))
+        if prefix:
+            self._check_key(prefix)
+        return sorted(self._list(prefix, files_only=False))
 
     # builtins.list: inside the class body, 'list' is the method above.
-    def _list_remote(self, prefix: str, *, files_only: bool) -> builtins.list[str]:
-        assert self._remote is not None
-        path = self._path(prefix) if prefix else self._base
-        with self._remote.errors(self.url(prefix)):
-            return self._remote.list(path, files_only=files_only)
+    def _list(self, prefix: str, *, files_only: bool) -> builtins.list[str]:
+        with self.backend.errors(self.url(prefix)):
+            return self.backend.list(prefix, files_only=files_only)
 
     def size(self, key: str) -> int:
         """Return the size in bytes of the object under ``key``.
@@ -260,12 +290,10 @@ class ByteStorage:
         Raises:
             ObjectNotFound: No object is stored under ``key``.
         """
-        path = self._path(key)
+        self._check_key(key)
         try:
-            if self._remote is None:
-                return os.stat(path).st_size
-            with self._remote.errors(self.url(key)):
-                return self._remote.size(path)
+            with self.backend.errors(self.url(key)):
+                return self.backend.size(key)
         except FileNotFoundError as exc:
             raise self._not_found(key) from exc
 
@@ -275,98 +303,45 @@ class ByteStorage:
         Raises:
             ObjectNotFound: No object is stored under ``key``.
         """
-        path = self._path(key)
+        self._check_key(key)
         try:
-            if self._remote is None:
-                os.unlink(path)
-            else:
-                with self._remote.errors(self.url(key)):
-                    self._remote.delete(path)
+            with self.backend.errors(self.url(key)):
+                self.backend.delete(key)
         except FileNotFoundError as exc:
             raise self._not_found(key) from exc
 
     def move(self, key: str, new_key: str) -> None:
         """Move the object under ``key`` to ``new_key`` (replacing what is there).
 
-        Used to set damaged objects aside, which is rare, so remote stores take the generic
-        path: a copy, then a delete of the original.
+        Used to set damaged objects aside, which is rare: a rename on a folder, a copy and a
+        delete on object stores.
 
         Raises:
             ObjectNotFound: No object is stored under ``key``.
         """
-        path, new_path = self._path(key), self._path(new_key)
-        if self._remote is None:
-            os.makedirs(os.path.dirname(new_path), exist_ok=True)
-            try:
-                os.replace(path, new_path)
-            except FileNotFoundError as exc:
-                raise self._not_found(key) from exc
-            return
-        self.write(new_key, self.read(key))
-        self.delete(key)
+        self._check_key(key)
+        self._check_key(new_key)
+        try:
+            with self.backend.errors(self.url(key)):
+                self.backend.move(key, new_key)
+        except FileNotFoundError as exc:
+            raise self._not_found(key) from exc
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _path(self, key: str) -> str:
+    def _check_key(self, key: str) -> None:
         parts = key.split("/")
         if not key or any(part in ("", ".", "..") for part in parts):
             raise DatastoreError(
                 f"invalid datastore key {key!r}: keys are relative names such as 'a/b/c', "
                 "without empty, '.' or '..' parts"
             )
-        return f"{self._base}/{key}"
-
-    @contextmanager
-    def _local_write_errors(self, key: str) -> Iterator[None]:
-        # A failed write() carries no file name (ENOSPC, EFBIG): name the object here.
-        try:
-            yield
-        except OSError as exc:
-            raise DatastoreWriteError(
-                f"cannot write {self.url(key)}: {exc.strerror or exc}",
-                url=self.url(key),
-                hint="free space on that disk, or make the folder writable",
-            ) from exc
 
     def _not_found(self, key: str) -> ObjectNotFound:
         return ObjectNotFound(f"no object is stored at {self.url(key)}")
 
 
-def _write_local(path: str, views: Iterable[memoryview], exclusive: bool) -> bool:
-    folder, name = os.path.split(path)
-    os.makedirs(folder, exist_ok=True)
-    # The temporary file sits in the destination folder so the final rename or link stays on one
-    # filesystem, where it is atomic. There is no fsync: the guarantee is about concurrent
-    # readers, and fsync would halve the speed of saving large artifacts. After a power loss a
-    # torn blob fails its hash check instead of loading wrong data.
-    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(8)}{_TEMP_SUFFIX}")
-    renamed = False
-    try:
-        with open(tmp, "xb", buffering=0) as f:
-            for view in views:
-                _write_all(f, view)
-        if exclusive:
-            # link() fails if the name exists, which makes the claim race-free between processes.
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                return False
-            return True
-        os.replace(tmp, path)
-        renamed = True
-        return True
-    finally:
-        if not renamed:
-            with suppress(FileNotFoundError):
-                os.unlink(tmp)
-
-
-def _write_all(f: IO[bytes], view: memoryview) -> None:
-    # Unbuffered writes may be partial (Linux caps one write at ~2 GiB).
-    while view:
-        written = f.write(view)
-        view = view[written:]
-
-
-def _is_temp_name(name: str) -> bool:
-    return name.startswith(".") and name.endswith(_TEMP_SUFFIX)
+def _views(data: BytesLike | Sequence[BytesLike]) -> list[memoryview]:
+    raw = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+    # Converting up front makes a bad part fail before anything is written.
+    return [memoryview(part).cast("B") for part in raw]

@@ -118,7 +118,7 @@ def parent_manifests(store: FlowDatastore, parents: list[ParentRef]) -> list[Tas
                 hint="run the parent step first, or resume the run",
             ) from exc
 
-    if store.storage.is_local or len(parents) < 2:
+    if store.storage.concurrency < 2 or len(parents) < 2:
         return [read(ref) for ref in parents]
     with ThreadPoolExecutor(_PARENT_READ_THREADS) as pool:
         return list(pool.map(read, parents))

@@ -3,11 +3,14 @@
 To run the whole datastore suite on another backend, add one entry to ``BACKENDS``: a function
 of the test's ``request`` and ``tmp_path`` that yields a fresh, empty root URL for one test (and
 cleans it up afterwards). The S3 entries use real servers on 127.0.0.1 (``tests/s3servers.py``),
-reached the way users reach S3: through the standard ``AWS_*`` environment variables.
+reached the way users reach S3: through the standard ``AWS_*`` environment variables. The
+``sqlite`` entry is a backend defined only in the tests (``tests/fixtures/flowkit_sqlitestore``),
+registered for its URL scheme the way a plugin's entry point would be.
 """
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +27,14 @@ from flowkit.datastore import (
     RunRecord,
     TaskManifest,
 )
+from flowkit.registry import registry
+
+SQLITE_STORE = Path(__file__).resolve().parents[1] / "fixtures" / "flowkit_sqlitestore"
+sys.path.insert(0, str(SQLITE_STORE))
+from flowkit_sqlitestore import SqliteBackend  # noqa: E402
+
+# What the package's 'datastore.sqlite' entry point does once it is installed.
+registry().register("datastore", "sqlite", SqliteBackend)
 
 RootFactory = Callable[[pytest.FixtureRequest, Path], Iterator[str]]
 
@@ -38,6 +49,10 @@ def _memory_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     fs, path = fsspec.core.url_to_fs(root)
     if fs.exists(path):
         fs.rm(path, recursive=True)
+
+
+def _sqlite_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield f"sqlite://{tmp_path}/store.db"
 
 
 def _s3_root(server_fixture: str, **settings: str) -> RootFactory:
@@ -59,11 +74,12 @@ def _s3_root(server_fixture: str, **settings: str) -> RootFactory:
 BACKENDS: dict[str, RootFactory] = {
     "local": _local_root,
     "memory": _memory_root,
+    "sqlite": _sqlite_root,
     "seaweedfs": _s3_root("seaweedfs"),
     "moto": _s3_root("moto_s3"),
 }
 # Backends that several processes can share (memory:// lives inside one process).
-SHARED_BACKENDS = ["local", "seaweedfs", "moto"]
+SHARED_BACKENDS = ["local", "seaweedfs", "moto", "sqlite"]
 # S3 without If-None-Match: exclusive writes fall back to claim objects.
 CLAIMS_BACKEND: RootFactory = _s3_root("moto_s3", FLOWKIT_S3_CONDITIONAL_WRITES="off")
 

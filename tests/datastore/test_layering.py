@@ -15,8 +15,11 @@ PACKAGE = Path(flowkit.datastore.__file__).parent
 # Each module may import only the datastore modules listed for it.
 ALLOWED = {
     "backend": set(),
-    "s3": {"backend", "s3_requests"},
+    "local": {"backend"},
+    "generic": {"backend"},
+    "s3": {"backend", "s3_requests", "s3_session"},
     "s3_requests": set(),
+    "s3_session": set(),
     "storage": {"backend"},
     "content": {"storage"},
     "format": set(),

@@ -7,7 +7,10 @@ other files here), which also runs against SeaweedFS and moto.
 
 from __future__ import annotations
 
+import io
 import os
+import subprocess
+import sys
 import time
 import tracemalloc
 import uuid
@@ -17,7 +20,7 @@ import pytest
 from s3servers import FlakyProxy, S3Server, free_ports
 
 from flowkit.datastore import ByteStorage, ContentStore
-from flowkit.datastore import backend as backend_module
+from flowkit.datastore.s3 import S3Backend
 from flowkit.errors import (
     BucketNotFound,
     CredentialsNotFound,
@@ -55,10 +58,42 @@ def _settings(**values: object) -> Settings:
 
 
 def test_conditional_writes_are_detected_on_both_servers(root: str) -> None:
-    remote = ByteStorage(root)._remote
-    assert remote is not None
-    assert remote._conditional_writes_work() is True  # type: ignore[attr-defined]
+    remote = ByteStorage(root).backend
+    assert isinstance(remote, S3Backend)
+    assert remote._conditional_writes_work() is True
     assert ByteStorage(root).list("") == []  # the probe left nothing visible behind
+
+
+def test_a_long_stream_goes_up_in_parts(root: str) -> None:
+    # 40 MiB read from a file 1 MiB at a time: more than one request may carry, so a multipart
+    # upload (16 + 16 + 8 MiB) sent while the source is being read; nothing is visible before.
+    body = os.urandom(40 << 20)
+    storage = ByteStorage(root)
+    storage.write_stream("logs/stdout", io.BytesIO(body), chunk_size=1 << 20)
+    assert storage.read("logs/stdout") == body
+    assert storage.list("logs") == ["stdout"]
+
+
+def test_a_failed_stream_leaves_no_object(root: str, server: S3Server) -> None:
+    def broken() -> bytes:
+        raise OSError("the source broke")
+
+    class Source(io.RawIOBase):
+        sent = 0
+
+        def read(self, size: int = -1) -> bytes:
+            self.sent += 1
+            if self.sent > 40:  # past the single-request limit: a multipart upload is open
+                broken()
+            return b"x" * (1 << 20)
+
+    storage = ByteStorage(root)
+    with pytest.raises(DatastoreError, match="the source broke"):
+        storage.write_stream("logs/stderr", Source(), chunk_size=1 << 20)
+    assert not storage.exists("logs/stderr")
+    prefix = root.removeprefix(f"s3://{server.bucket}/")
+    uploads = server.client().list_multipart_uploads(Bucket=server.bucket, Prefix=prefix)
+    assert uploads.get("Uploads", []) == []  # the parts sent were dropped
 
 
 def test_large_objects_stream_without_a_whole_copy(root: str) -> None:
@@ -231,15 +266,21 @@ def test_unreachable_endpoint(server: S3Server, monkeypatch: pytest.MonkeyPatch)
     assert "AWS_ENDPOINT_URL" in info.value.hint
 
 
-def test_missing_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(
-        backend_module.BACKENDS,
-        "s3",
-        ("flowkit.datastore.no_such_module", "S3Backend", "pip install 'flowkit[s3]'"),
+def test_missing_library_names_the_extra() -> None:
+    # A Python without aiobotocore (what 'pip install flowkit' gives): the s3:// root is
+    # refused with what to install, before anything else happens.
+    code = (
+        "import sys; sys.modules['aiobotocore'] = None\n"
+        "from flowkit.datastore import ByteStorage\n"
+        "from flowkit.errors import DatastoreError\n"
+        "try:\n"
+        "    ByteStorage('s3://bucket/prefix')\n"
+        "except DatastoreError as exc:\n"
+        "    print(exc.hint)\n"
     )
-    with pytest.raises(DatastoreError) as info:
-        ByteStorage("s3://bucket/prefix")
-    assert info.value.hint == "pip install 'flowkit[s3]'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "pip install 'flowkit[s3]'"
 
 
 def test_a_root_without_bucket_is_refused() -> None:
