@@ -18,8 +18,12 @@ def test_batch_step_between_local_steps(batch_flow):
         result.stdout
     )
     assert "[1/train/2] task id in the job environment: 2" in result.stdout
-    assert "[1/train/2] Batch job OneBatchStepFlow-1-train-2-a0: RUNNING" in result.stderr
-    assert "[1/train/2] Batch job OneBatchStepFlow-1-train-2-a0: SUCCEEDED" in result.stderr
+    # Each state change the runner sees is reported; a job this short may go from queued to
+    # SUCCEEDED between two polls on a loaded machine, so RUNNING is not required here.
+    label = "[1/train/2] Batch job OneBatchStepFlow-1-train-2-a0"
+    states = [line.rpartition(": ")[2] for line in result.stderr.splitlines() if label in line]
+    assert states[-1] == "SUCCEEDED", result.stderr
+    assert set(states) <= {"submitted", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"}
     store = batch_flow.store("OneBatchStepFlow")
     train = store.read_manifest("1", "train", "2")
     assert train.status == "succeeded"
