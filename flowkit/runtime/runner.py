@@ -277,7 +277,14 @@ class Runner:
                 with_specs=self.with_specs,
                 system_tags=self.system_tags,
             )
-            scheduler = Scheduler(self.graph, refs, self.store, self.max_loop_iterations)
+            forks = issubclass(self.executor_cls, ForkExecutor) and self.store.storage.concurrency > 1
+            scheduler = Scheduler(
+                self.graph,
+                refs,
+                self.store,
+                self.max_loop_iterations,
+                preload=lambda step: forks and self._executor_name(step) == LOCAL,
+            )
             executor = ExecutorPool(
                 self.executor_cls(ctx),
                 self.max_workers,
