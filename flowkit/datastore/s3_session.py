@@ -2,7 +2,7 @@
 
 Requests are coroutines of aiobotocore's client; they run on an event loop on a daemon thread,
 started on first use in each process. A forked child does not inherit the parent's loop thread,
-so it starts its own (and takes its own client, see :meth:`~flowkit.datastore.s3.S3Backend._get_client`).
+so it starts its own (and takes its own client: see ``S3Backend._get_client``).
 Only the standard library and aiobotocore's public session API are used.
 """
 

@@ -277,7 +277,8 @@ class Runner:
                 with_specs=self.with_specs,
                 system_tags=self.system_tags,
             )
-            forks = issubclass(self.executor_cls, ForkExecutor) and self.store.storage.concurrency > 1
+            remote = self.store.storage.concurrency > 1
+            forks = remote and issubclass(self.executor_cls, ForkExecutor)
             scheduler = Scheduler(
                 self.graph,
                 refs,
