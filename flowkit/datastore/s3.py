@@ -224,11 +224,12 @@ class S3Backend(BackendBase):
         """This process's client, created on first use (again after a fork).
 
         Building an S3 client costs ~15 ms of CPU (credentials, endpoint rules, the client
-        class), which every forked task would pay. So the first process to build one also
-        builds a spare and never uses it; a fork inherits a copy and takes it as its own
-        client. The copy is safe to use in the fork because it never made a request in the
-        parent: it holds no connection, no event loop and no thread of the parent's (those are
-        made on its first request, in the fork). A fork of a fork builds its own.
+        class), which every forked task would pay. So :meth:`check`, which the runner calls
+        before it forks anything, also builds a spare client and never uses it; a fork
+        inherits a copy and takes it as its own client. The copy is safe to use in the fork
+        because it never made a request in the parent: it holds no connection, no event loop
+        and no thread of the parent's (those are made on its first request, in the fork). A
+        fork of a fork builds its own.
         """
         pid = os.getpid()
         if self._client_pid == pid:
@@ -246,7 +247,6 @@ class S3Backend(BackendBase):
                     stack.push_async_exit(context.__aexit__)
                 else:
                     client = run(self._open_client(stack, self.settings.s3_max_attempts))
-                    self._spare = (pid, *run(self._new_spare()))
                 weakref.finalize(self, close_client, stack, pid)
                 self._client, self._client_pid = client, pid
         return self._client
@@ -373,6 +373,8 @@ class S3Backend(BackendBase):
         prefix = f"{self.prefix}/" if self.prefix else ""
         with self.errors(self.root):
             self._get_client()  # also warms the service models that forked tasks will reuse
+            if self._spare is None:  # for the processes this one forks (see _get_client)
+                self._spare = (os.getpid(), *run(self._new_spare()))
             run(self._preflight(prefix))
 
     async def _preflight(self, prefix: str) -> None:
