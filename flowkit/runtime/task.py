@@ -121,17 +121,17 @@ def _reading_ahead(
             by_sha.setdefault(ref.sha, name)
             by_name.setdefault(name, []).append(ref)
     done: set[str] = set()
+    budget = [_READ_AHEAD_BUDGET]  # bytes still to be read ahead, over every name
 
     def load_ahead(ref: ArtifactRef) -> Any:
         name = by_sha.get(ref.sha)
         if name is not None and name not in done:
             done.add(name)
-            ctx.store.content.forget_preloaded()
-            small, total = [], 0
+            small = []
             for sibling in by_name[name]:
-                if sibling.size <= _READ_AHEAD_MAX and total + sibling.size <= _READ_AHEAD_BUDGET:
+                if sibling.size <= min(_READ_AHEAD_MAX, budget[0]):
                     small.append(sibling.sha)
-                    total += sibling.size
+                    budget[0] -= sibling.size
             if len(small) > 1:
                 ctx.store.content.preload(small, _READ_AHEAD_MAX)
         return load(ref)
