@@ -10,7 +10,9 @@ are not tied to exact releases (the supported range is in ``pyproject.toml``).
   and never pass through flowkit. There is one retry policy, botocore's ``standard`` mode
   (5xx answers, throttling, timeouts and dropped connections, exponential backoff with jitter,
   ``s3_max_attempts`` attempts). Listings are never cached: other runners write to the same
-  bucket. A forked task makes its own client (the parent's event loop does not survive a fork).
+  bucket. A forked task takes a spare client its parent built and never used (a used one
+  holds the parent's connections and event loop, which do not survive a fork); aiobotocore
+  2.19 to 3.x open a client's HTTP session only on its first request, which makes this safe.
 * **Conditional writes.** An exclusive write is a PUT, or a multipart completion, with
   ``If-None-Match: *``; HTTP 412 means another writer created the key first. Servers do not
   agree on the error body, so the status code is read from the botocore error. The object
