@@ -26,6 +26,8 @@ from flowkit.errors import CorruptObject, DatastoreError, ObjectNotFound
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 # From this many blobs, one batched existence check (listings) beats a check per blob.
 _BATCH_CHECK_FROM = 16
+# At most this many blob names are remembered as stored (see ContentStore.known).
+_KNOWN_MAX = 100_000
 
 
 class ContentStore:
@@ -43,6 +45,13 @@ class ContentStore:
         self.prefix = prefix.strip("/")
         parent, _, name = self.prefix.rpartition("/")
         self.quarantine_prefix = quarantine or "/".join(filter(None, [parent, "quarantine", name]))
+        # On remote stores: blobs this process (or the one it was forked from) wrote or read
+        # and verified, so they are stored; writing one again needs no request. Blobs are
+        # never deleted, only quarantined when damaged (which removes the name from here).
+        self._known: set[str] = set()
+        self._remember = storage.concurrency > 1
+        # Verified bytes read in advance for forks of this process (see preload).
+        self._preloaded: dict[str, bytes] = {}
 
     def __repr__(self) -> str:
         return f"ContentStore({self.storage.url(self.prefix)!r})"
@@ -66,7 +75,9 @@ class ContentStore:
         when a blob with the same content already exists.
         """
         digest = _sha256(parts)
-        self.storage.write_new(self.key(digest), parts)
+        if digest not in self._known:
+            self.storage.write_new(self.key(digest), parts)
+            self._note(digest)
         return digest
 
     def put_many(self, blobs: Sequence[Sequence[BytesLike]]) -> list[str]:
@@ -82,7 +93,8 @@ class ContentStore:
         digests = [_sha256(parts) for parts in blobs]
         missing: dict[str, Sequence[BytesLike]] = {}
         for digest, parts in zip(digests, blobs, strict=True):
-            missing.setdefault(digest, parts)
+            if digest not in self._known:
+                missing.setdefault(digest, parts)
         if len(missing) >= _BATCH_CHECK_FROM:
             for digest in self.exists_many(missing):
                 del missing[digest]
@@ -97,7 +109,49 @@ class ContentStore:
                 ]
                 for write in writes:
                     write.result()
+        for digest in missing:
+            self._note(digest)
         return digests
+
+    def _note(self, digest: str) -> None:
+        """Remember that the blob ``digest`` is stored (on remote stores only)."""
+        if self._remember:
+            if len(self._known) >= _KNOWN_MAX:
+                self._known.clear()
+            self._known.add(digest)
+
+    def preload(self, digests: Iterable[str], max_size: int) -> None:
+        """Read these blobs now, concurrently, and keep those up to ``max_size`` bytes for
+        :meth:`get` in this process and in the processes it forks from now on.
+
+        The runner reads the foreach elements its forked tasks will load, a batch at a time
+        on its warm client, so a task on a remote store need not set up a connection of its
+        own to read a hundred bytes. A blob that cannot be read now is left to the task.
+        """
+        wanted = [d for d in dict.fromkeys(digests) if d not in self._preloaded]
+        if not wanted:
+            return
+
+        def read(digest: str) -> tuple[str, bytes | None]:
+            try:
+                data, actual = self._read_hashed(self.key(digest), limit=max_size)
+            except (DatastoreError, OSError, _TooBig):
+                return digest, None
+            return digest, bytes(data) if actual == digest else None
+
+        if self.storage.concurrency < 2 or len(wanted) < 2:
+            results = [read(digest) for digest in wanted]
+        else:
+            with ThreadPoolExecutor(min(self.storage.concurrency, len(wanted))) as pool:
+                results = list(pool.map(read, wanted))
+        for digest, data in results:
+            if data is not None:
+                self._preloaded[digest] = data
+                self._note(digest)
+
+    def forget_preloaded(self) -> None:
+        """Drop the bytes kept by :meth:`preload`."""
+        self._preloaded.clear()
 
     def get_many(self, digests: Iterable[str]) -> dict[str, bytearray]:
         """Return several verified blobs by digest, read concurrently from remote stores.
@@ -123,8 +177,14 @@ class ContentStore:
             CorruptObject: The stored bytes do not match ``digest``.
         """
         key = self.key(digest)
+        preloaded = self._preloaded.get(digest)
+        if preloaded is not None:  # verified when it was read
+            return bytearray(preloaded)
         data, actual = self._read_hashed(key)
-        if actual != digest:
+        if actual == digest:
+            self._note(digest)
+        else:
+            self._known.discard(digest)
             url = self.storage.url(key)
             moved = self._quarantine_quietly(digest)
             where = (
@@ -165,6 +225,8 @@ class ContentStore:
         Returns:
             The URL the damaged bytes were moved to; ``None`` when the blob is good or gone.
         """
+        self._known.discard(digest)
+        self._preloaded.pop(digest, None)
         reason = self.check(digest)
         if reason is None or reason == "missing":
             return None
@@ -184,8 +246,8 @@ class ContentStore:
         except (DatastoreError, OSError):
             return None
 
-    def _read_hashed(self, key: str) -> tuple[bytearray, str]:
-        hasher = _HashWhileReading()
+    def _read_hashed(self, key: str, limit: int | None = None) -> tuple[bytearray, str]:
+        hasher = _HashWhileReading(limit)
         try:
             data = self.storage.read(key, on_chunk=hasher.update)
         finally:
@@ -209,6 +271,10 @@ def _sha256(parts: Sequence[BytesLike]) -> str:
     return digest.hexdigest()
 
 
+class _TooBig(Exception):
+    """A preloaded blob is larger than wanted (raised from a read's chunk callback)."""
+
+
 class _HashWhileReading:
     """sha256 of chunks fed in order, hashed on a worker thread while the next chunk is read.
 
@@ -217,12 +283,17 @@ class _HashWhileReading:
     hashed inline, without starting a thread.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
+        self._limit = limit  # raise _TooBig past this many bytes: stops the read
+        self._seen = 0
         self._sha = hashlib.sha256()
         self._pending: memoryview | None = None
         self._worker: ThreadPoolExecutor | None = None
 
     def update(self, chunk: memoryview) -> None:
+        self._seen += chunk.nbytes
+        if self._limit is not None and self._seen > self._limit:
+            raise _TooBig
         if self._pending is not None:
             if self._worker is None:
                 self._worker = ThreadPoolExecutor(1)

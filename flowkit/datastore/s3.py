@@ -10,7 +10,9 @@ are not tied to exact releases (the supported range is in ``pyproject.toml``).
   and never pass through flowkit. There is one retry policy, botocore's ``standard`` mode
   (5xx answers, throttling, timeouts and dropped connections, exponential backoff with jitter,
   ``s3_max_attempts`` attempts). Listings are never cached: other runners write to the same
-  bucket. A forked task makes its own client (the parent's event loop does not survive a fork).
+  bucket. A forked task takes a spare client its parent built and never used (a used one
+  holds the parent's connections and event loop, which do not survive a fork); aiobotocore
+  2.19 to 3.x open a client's HTTP session only on its first request, which makes this safe.
 * **Conditional writes.** An exclusive write is a PUT, or a multipart completion, with
   ``If-None-Match: *``; HTTP 412 means another writer created the key first. Servers do not
   agree on the error body, so the status code is read from the botocore error. The object
@@ -93,6 +95,8 @@ _THROTTLING = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExc
 # Clients created before a fork, kept alive in the child and never used or closed there:
 # closing them would wait for an event loop that did not survive the fork.
 _INHERITED: list[Any] = []
+# The operations whose models a spare client prepares for forks (see S3Backend._new_spare).
+_OPERATIONS = ("GetObject", "PutObject", "HeadObject", "ListObjectsV2", "DeleteObject")
 
 
 class S3Backend(BackendBase):
@@ -133,6 +137,8 @@ class S3Backend(BackendBase):
         )
         self._client: Any = None
         self._client_pid = -1
+        # (creator pid, client context, client): the spare client forks take, see _get_client
+        self._spare: tuple[int, Any, Any] | None = None
         self._lock = threading.Lock()
         self._lock_pid = os.getpid()
         self._fs: Any = None
@@ -187,21 +193,46 @@ class S3Backend(BackendBase):
             "response_checksum_validation": "when_required",
         }
 
-    async def _open_client(self, stack: AsyncExitStack, attempts: int) -> Any:
+    def _client_context(self, attempts: int) -> Any:
         from aiobotocore.config import AioConfig
 
         session = new_session(self.settings.aws_profile)
-        return await stack.enter_async_context(
-            session.create_client(
-                "s3",
-                endpoint_url=self.settings.s3_endpoint_url,
-                config=AioConfig(**self._client_config(attempts)),
-                **self._client_kwargs(),
-            )
+        return session.create_client(
+            "s3",
+            endpoint_url=self.settings.s3_endpoint_url,
+            config=AioConfig(**self._client_config(attempts)),
+            **self._client_kwargs(),
         )
 
+    async def _open_client(self, stack: AsyncExitStack, attempts: int) -> Any:
+        return await stack.enter_async_context(self._client_context(attempts))
+
+    async def _new_spare(self) -> tuple[Any, Any]:
+        """A client for forks of this process to take, never used here (see :meth:`_get_client`).
+
+        Entering it makes no connection: aiobotocore opens its HTTP session and connections on
+        the first request, on the event loop that makes it. The service model's lazily built
+        tables the requests need are built now, once, instead of in every fork.
+        """
+        context = self._client_context(self.settings.s3_max_attempts)
+        client = await context.__aenter__()
+        model = client.meta.service_model
+        for operation in _OPERATIONS:
+            model.operation_model(operation)
+        model.shape_for_error_code("PreconditionFailed")
+        return context, client
+
     def _get_client(self) -> Any:
-        """This process's client, created on first use (again after a fork)."""
+        """This process's client, created on first use (again after a fork).
+
+        Building an S3 client costs ~15 ms of CPU (credentials, endpoint rules, the client
+        class), which every forked task would pay. So :meth:`check`, which the runner calls
+        before it forks anything, also builds a spare client and never uses it; a fork
+        inherits a copy and takes it as its own client. The copy is safe to use in the fork
+        because it never made a request in the parent: it holds no connection, no event loop
+        and no thread of the parent's (those are made on its first request, in the fork). A
+        fork of a fork builds its own.
+        """
         pid = os.getpid()
         if self._client_pid == pid:
             return self._client
@@ -212,7 +243,12 @@ class S3Backend(BackendBase):
                 if self._client is not None:
                     _INHERITED.append(self._client)
                 stack = AsyncExitStack()
-                client = run(self._open_client(stack, self.settings.s3_max_attempts))
+                spare, self._spare = self._spare, None
+                if spare is not None and spare[0] != pid:  # inherited, never used: take it
+                    _, context, client = spare
+                    stack.push_async_exit(context.__aexit__)
+                else:
+                    client = run(self._open_client(stack, self.settings.s3_max_attempts))
                 weakref.finalize(self, close_client, stack, pid)
                 self._client, self._client_pid = client, pid
         return self._client
@@ -339,6 +375,8 @@ class S3Backend(BackendBase):
         prefix = f"{self.prefix}/" if self.prefix else ""
         with self.errors(self.root):
             self._get_client()  # also warms the service models that forked tasks will reuse
+            if self._spare is None:  # for the processes this one forks (see _get_client)
+                self._spare = (os.getpid(), *run(self._new_spare()))
             run(self._preflight(prefix))
 
     async def _preflight(self, prefix: str) -> None:

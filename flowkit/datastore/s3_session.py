@@ -2,7 +2,7 @@
 
 Requests are coroutines of aiobotocore's client; they run on an event loop on a daemon thread,
 started on first use in each process. A forked child does not inherit the parent's loop thread,
-so it starts its own (and makes its own client, see :class:`~flowkit.datastore.s3.S3Backend`).
+so it starts its own (and takes its own client: see ``S3Backend._get_client``).
 Only the standard library and aiobotocore's public session API are used.
 """
 
@@ -18,8 +18,6 @@ from typing import Any, TypeVar
 _T = TypeVar("_T")
 
 _LOADER: Any = None  # botocore's data loader, shared by every client of this process
-# (creator pid, profile, session): a botocore session made in advance and never used.
-_SPARE_SESSION: tuple[int, str | None, Any] | None = None
 # pid -> the event loop that runs this process's requests, on a daemon thread; and the lock
 # that creates it (a lock copied by a fork may be held by a thread that is not there).
 _LOOPS: dict[int, asyncio.AbstractEventLoop] = {}
@@ -27,36 +25,20 @@ _LOOP_LOCKS: dict[int, threading.Lock] = {}
 
 
 def new_session(profile: str | None) -> Any:
-    """An aiobotocore session for a new client, as cheap as possible in forked tasks.
+    """An aiobotocore session for a new client.
 
     One data loader per process (inherited by forks) keeps the parsed service models, so a
-    client takes milliseconds instead of ~200 ms to create. The first session of a process
-    also leaves a spare behind: a forked task takes its inherited copy instead of building
-    one (~12 ms each). The spare is never used before the fork, so no lock or credential
-    refresh of the parent's event loop can be caught half-way in it.
+    client takes milliseconds instead of ~200 ms to create.
     """
     import aiobotocore.session
 
-    global _SPARE_SESSION
-
-    def make() -> Any:
-        global _LOADER
-        session = aiobotocore.session.AioSession(profile=profile)
-        if _LOADER is None:
-            _LOADER = session.get_component("data_loader")
-        else:
-            session.register_component("data_loader", _LOADER)
-        return session
-
-    pid = os.getpid()
-    if _SPARE_SESSION is None:
-        _SPARE_SESSION = (pid, profile, make())
-    elif _SPARE_SESSION[0] != pid:  # inherited from the parent: take it once
-        _, spare_profile, spare = _SPARE_SESSION
-        _SPARE_SESSION = (pid, profile, None)
-        if spare is not None and spare_profile == profile:
-            return spare
-    return make()
+    global _LOADER
+    session = aiobotocore.session.AioSession(profile=profile)
+    if _LOADER is None:
+        _LOADER = session.get_component("data_loader")
+    else:
+        session.register_component("data_loader", _LOADER)
+    return session
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:

@@ -277,7 +277,15 @@ class Runner:
                 with_specs=self.with_specs,
                 system_tags=self.system_tags,
             )
-            scheduler = Scheduler(self.graph, refs, self.store, self.max_loop_iterations)
+            remote = self.store.storage.concurrency > 1
+            forks = remote and issubclass(self.executor_cls, ForkExecutor)
+            scheduler = Scheduler(
+                self.graph,
+                refs,
+                self.store,
+                self.max_loop_iterations,
+                preload=lambda step: forks and self._executor_name(step) == LOCAL,
+            )
             executor = ExecutorPool(
                 self.executor_cls(ctx),
                 self.max_workers,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import ArtifactRef, ForeachFrame, TaskManifest
@@ -18,6 +18,10 @@ from flowkit.runtime.splits import SplitIndex, read_splits
 _Key = tuple[str, tuple[tuple[str, int], ...]]
 
 DEFAULT_MAX_LOOP_ITERATIONS = 1000
+# Foreach elements read ahead for forked tasks on remote stores: this many at a time, each at
+# most this large (a larger one is left for its task to read).
+PRELOAD_BATCH = 64
+PRELOAD_MAX_SIZE = 256 << 10
 
 
 class LoopLimitExceeded(FlowRuntimeError):
@@ -134,8 +138,10 @@ class FanOut:
         first_id: int,
         params: dict[str, ArtifactRef],
         passes: _Passes | None = None,
+        store: FlowDatastore | None = None,
     ) -> None:
         self.target = target
+        self._store = store  # given when the splits' elements are read ahead (see _make)
         self._passes = passes
         self._manifest = manifest
         self._parents = [parent]
@@ -169,6 +175,12 @@ class FanOut:
 
     def _make(self, i: int) -> TaskSpec:
         element = self._elements[i] if self._elements is not None else None
+        if self._store is not None and self._elements is not None and i % PRELOAD_BATCH == 0:
+            # Forked tasks find their element in the memory they inherit, read and verified
+            # here a batch at a time, instead of each setting up a connection for it.
+            window = range(i, min(i + PRELOAD_BATCH, self._count))
+            self._store.content.forget_preloaded()
+            self._store.content.preload([self._elements[j] for j in window], PRELOAD_MAX_SIZE)
         level = ForeachFrame(self._manifest.step, i, self._count, self._var, element, self._items)
         levels = [*self._levels, level]
         passes = self._passes
@@ -244,10 +256,14 @@ class Scheduler:
         params: dict[str, ArtifactRef],
         store: FlowDatastore,
         max_loop_iterations: int = DEFAULT_MAX_LOOP_ITERATIONS,
+        preload: Callable[[str], bool] | None = None,
     ) -> None:
         self.graph = graph
         self.params = params
         self.store = store
+        # Whether the tasks of a step are forks of this process that would each read their
+        # foreach element from a remote store: then the elements are read ahead here.
+        self._preload = preload
         self._last_id = 0
         self._waiting: dict[_Key, _Arrivals] = {}
         passes = _Passes(graph, max_loop_iterations)
@@ -319,8 +335,17 @@ class Scheduler:
                 )
         first_id = self._last_id + 1
         self._last_id += n  # ids are taken now, so the splits are numbered as they are ordered
+        preload = elements is not None and self._preload is not None and self._preload(target)
         return FanOut(
-            target, manifest, parent, levels, elements, first_id, self.params, self._passes
+            target,
+            manifest,
+            parent,
+            levels,
+            elements,
+            first_id,
+            self.params,
+            self._passes,
+            self.store if preload else None,
         )
 
     def _arrive(
