@@ -267,7 +267,6 @@ def _serve(store: FlowDatastore, sock: socket.socket, threads: int) -> None:  # 
             import ctypes
 
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        store.storage.fs  # noqa: B018 - this process's client, made once before the threads race
         lock = threading.Lock()
 
         def commit(key: int, manifest: TaskManifest, logs: dict[str, bytes]) -> None:
