@@ -7,7 +7,8 @@ Layers, each importing only the ones before it:
 * :mod:`~flowkit.datastore.generic` — any fsspec URL, through fsspec's generic API.
 * :mod:`~flowkit.datastore.s3` — S3: conditional writes, parallel transfers, clear errors (its
   requests in :mod:`~flowkit.datastore.s3_requests`, its event loop and sessions in
-  :mod:`~flowkit.datastore.s3_session`).
+  :mod:`~flowkit.datastore.s3_session`, its errors explained in
+  :mod:`~flowkit.datastore.s3_errors`).
 * :mod:`~flowkit.datastore.storage` — whole objects under ``/``-separated keys, on the backend
   that the root URL's scheme selects (``datastore.<scheme>`` entry points).
 * :mod:`~flowkit.datastore.content` — content-addressed, deduplicated, verified blobs.
@@ -15,7 +16,8 @@ Layers, each importing only the ones before it:
 * :mod:`~flowkit.datastore.format` — the storage format's version and the reader's check.
 * :mod:`~flowkit.datastore.failure` — why a task attempt failed, by kind.
 * :mod:`~flowkit.datastore.manifest` — run and task records and their JSON form
-  (:mod:`~flowkit.datastore.legacy` reads task manifests of format 0).
+  (:mod:`~flowkit.datastore.legacy` reads task manifests of format 0,
+  :mod:`~flowkit.datastore.recordjson` checks every field read against its annotation).
 * :mod:`~flowkit.datastore.runs` — one flow's run records: run ids, start and end records.
 * :mod:`~flowkit.datastore.environment` — the environment a run started in (Python, packages).
 * :mod:`~flowkit.datastore.flowstore` — one flow's runs, manifests, logs and artifacts.

@@ -28,7 +28,8 @@ are not tied to exact releases (the supported range is in ``pyproject.toml``).
   the first carry ``If-Match`` with its ETag, so an object replaced mid-read is detected.
 * **Errors.** A missing bucket, refused or missing credentials and an unreachable endpoint
   become :class:`~flowkit.errors.DatastoreUnavailable` subclasses with one sentence saying what
-  to fix, raised by :meth:`S3Backend.check` before a run starts.
+  to fix, raised by :meth:`S3Backend.check` before a run starts (the translation is in
+  :mod:`~flowkit.datastore.s3_errors`).
 
 The requests themselves are coroutines in :mod:`~flowkit.datastore.s3_requests`.
 """
@@ -47,18 +48,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import fsspec
 
 from flowkit.datastore.backend import BackendBase
+from flowkit.datastore.s3_errors import endpoint_name, translate_error
 from flowkit.datastore.s3_requests import (
     PART_SIZE,
     SINGLE_REQUEST_MAX,
     abort_upload,
-    connection_failure,
     delete,
-    error_code,
     finish_upload,
     get,
     head,
-    http_status,
-    in_chain,
     list_children,
     object_size,
     probe_conditional_writes,
@@ -67,14 +65,7 @@ from flowkit.datastore.s3_requests import (
     upload_part,
 )
 from flowkit.datastore.s3_session import close_client, new_session, run
-from flowkit.errors import (
-    BucketNotFound,
-    CredentialsNotFound,
-    DatastoreAccessDenied,
-    DatastoreError,
-    DatastoreUnavailable,
-    EndpointUnreachable,
-)
+from flowkit.errors import DatastoreError
 
 if TYPE_CHECKING:
     from flowkit.settings import Settings
@@ -84,14 +75,6 @@ _T = TypeVar("_T")
 # Folders of claim objects end with this (and start with "."); listings leave them out.
 _CLAIMS_SUFFIX = ".claims"
 _PREFLIGHT_ATTEMPTS = 2
-_CREDENTIAL_ERRORS = {
-    "InvalidAccessKeyId": "the access key is unknown to the server",
-    "SignatureDoesNotMatch": "the secret key does not match the access key",
-    "InvalidToken": "the session token is invalid",
-    "ExpiredToken": "the session credentials have expired",
-    "TokenRefreshRequired": "the session credentials have expired",
-}
-_THROTTLING = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded"}
 # Clients created before a fork, kept alive in the child and never used or closed there:
 # closing them would wait for an event loop that did not survive the fork.
 _INHERITED: list[Any] = []
@@ -147,7 +130,7 @@ class S3Backend(BackendBase):
     @property
     def endpoint(self) -> str:
         """The S3 endpoint, as shown in messages."""
-        return self.settings.s3_endpoint_url or "AWS S3"
+        return endpoint_name(self.settings)
 
     @property
     def fs(self) -> Any:
@@ -400,79 +383,7 @@ class S3Backend(BackendBase):
 
     def translate(self, exc: Exception, url: str) -> DatastoreError | None:
         """The :class:`DatastoreError` that explains ``exc``, or ``None`` to let it propagate."""
-        from botocore.exceptions import (
-            ClientError,
-            NoCredentialsError,
-            PartialCredentialsError,
-            ProfileNotFound,
-        )
-
-        found = in_chain(exc, (ClientError, NoCredentialsError, PartialCredentialsError))
-        if isinstance(found, (NoCredentialsError, PartialCredentialsError)):
-            return CredentialsNotFound(
-                f"no AWS credentials were found to access {url}",
-                hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or "
-                "configure ~/.aws/credentials",
-            )
-        if isinstance(in_chain(exc, (ProfileNotFound,)), ProfileNotFound):
-            return CredentialsNotFound(
-                f"the AWS profile {self.settings.aws_profile!r} does not exist",
-                hint="fix AWS_PROFILE (or aws_profile in the config file), or create the "
-                "profile with: aws configure --profile NAME",
-            )
-        if isinstance(found, ClientError):
-            return self._client_error(found, url)
-        reason = connection_failure(exc)
-        if reason:
-            return EndpointUnreachable(
-                f"cannot reach the S3 endpoint {self.endpoint} for {url}: {reason}, even "
-                "after retrying",
-                hint="check that the server is running and that AWS_ENDPOINT_URL (or "
-                "s3_endpoint_url in the config file) names it",
-            )
-        if isinstance(exc, PermissionError):
-            return DatastoreAccessDenied(
-                f"access to {url} was denied ({exc})",
-                hint="use credentials that may read, write and list the datastore root",
-            )
-        if isinstance(exc, OSError):
-            return DatastoreError(f"the datastore {url} failed: {exc}")
-        return None
-
-    def _client_error(self, exc: Any, url: str) -> DatastoreError:
-        code = error_code(exc) or ""
-        status = http_status(exc)
-        message = exc.response.get("Error", {}).get("Message", "")
-        if code == "NoSuchBucket":
-            return self._bucket_missing()
-        if code in _CREDENTIAL_ERRORS:
-            return DatastoreAccessDenied(
-                f"the S3 server at {self.endpoint} refused the credentials for {url}: "
-                f"{_CREDENTIAL_ERRORS[code]} ({code})",
-                hint="check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the profile named "
-                "by AWS_PROFILE",
-            )
-        if status == 403 or code in ("AccessDenied", "AllAccessDisabled"):
-            return DatastoreAccessDenied(
-                f"access to {url} was denied ({code or status}{': ' + message if message else ''})",
-                hint="grant these credentials s3:ListBucket, s3:GetObject, s3:PutObject and "
-                "s3:DeleteObject on the bucket, or use other credentials (AWS_PROFILE)",
-            )
-        if (status or 0) >= 500 or code in _THROTTLING:
-            return DatastoreUnavailable(
-                f"the S3 server at {self.endpoint} kept failing for {url} ({code or status}), "
-                f"even after {self.settings.s3_max_attempts} attempts",
-                hint="try again later and resume the run; raise FLOWKIT_S3_MAX_ATTEMPTS if the "
-                "server is often overloaded",
-            )
-        return DatastoreError(f"S3 refused an operation on {url}: {code or status} {message}")
-
-    def _bucket_missing(self) -> BucketNotFound:
-        return BucketNotFound(
-            f"the bucket {self.bucket!r} does not exist at {self.endpoint}",
-            hint=f"create it (aws s3 mb s3://{self.bucket}) or point FLOWKIT_DATASTORE_ROOT at "
-            "an existing bucket",
-        )
+        return translate_error(exc, url, self.settings, self.bucket)
 
 
 def _is_claims(name: str) -> bool:
