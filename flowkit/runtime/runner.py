@@ -1,31 +1,26 @@
-"""Runs a whole flow: records the run, walks the DAG with an executor, commits every task."""
+"""Runs a whole flow: records the run, walks the DAG with an executor, commits every task.
+
+The walk itself (launching, committing, retrying) is :class:`~flowkit.runtime.runloop.RunLoop`;
+this module sets a run up, claims it, and records how it ended.
+"""
 
 from __future__ import annotations
 
-import heapq
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flowkit.datastore.codesnap import build_snapshot
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.manifest import ArtifactRef, Failure, RunRecord, TaskManifest
+from flowkit.datastore.manifest import ArtifactRef, RunRecord
 from flowkit.decorators.base import FlowDecorator, StepDecorator
 from flowkit.dsl.flowspec import FlowSpec
-from flowkit.errors import (
-    DatastoreError,
-    FlowkitError,
-    RunFailed,
-    RunKilled,
-    RunStorageFailed,
-)
+from flowkit.errors import DatastoreError, RunFailed, RunKilled, RunStorageFailed
 from flowkit.graph.model import FlowGraph
 from flowkit.registry import registry
-from flowkit.runtime.committer import Commit, Committer, open_committer
+from flowkit.runtime.committer import Committer, open_committer
 from flowkit.runtime.executor import TaskOutcome
-from flowkit.runtime.gang import is_gang_task, start_gang, stop_peers
 from flowkit.runtime.heartbeat import Heartbeat
 from flowkit.runtime.interrupts import Interrupted, RunSignals, signal_name
 from flowkit.runtime.local import ForkExecutor, ProcessExecutor
@@ -33,60 +28,10 @@ from flowkit.runtime.policy import FailurePolicy
 from flowkit.runtime.pool import LOCAL, ExecutorPool
 from flowkit.runtime.progress import say, warn
 from flowkit.runtime.resume import ResumePlan
+from flowkit.runtime.runloop import RunLoop, RunSummary, StorageFailure, error_text
 from flowkit.runtime.scheduler import DEFAULT_MAX_LOOP_ITERATIONS, ReadyQueue, Scheduler
-from flowkit.runtime.spec import TaskSpec
 from flowkit.runtime.task import RunContext
 from flowkit.user_paths import display_path
-
-#: While commits are in flight, how often the loop looks for ended ones between task exits.
-_COMMIT_POLL_S = 0.005
-
-
-class _StorageFailure(Exception):
-    """A write the run needs was refused; ``str()`` says what, of which task, and where.
-
-    Attributes:
-        hint: The datastore's own advice (e.g. "check that the server is running"), if any.
-    """
-
-    def __init__(self, message: str, cause: BaseException | None = None) -> None:
-        super().__init__(message)
-        self.hint = cause.hint if isinstance(cause, FlowkitError) else ""
-
-
-def _reason(exc: BaseException) -> str:
-    return exc.message if isinstance(exc, FlowkitError) else str(exc)
-
-
-def _message(failure: Failure | None) -> str:
-    return failure.message if failure is not None else "failed"
-
-
-@dataclass
-class RunSummary:
-    """What happened in a run, printed at its end and stored with it."""
-
-    run_id: str
-    status: str = "running"
-    ran: int = 0
-    cloned: int = 0
-    retries: int = 0
-    failed: list[TaskManifest] = field(default_factory=list)
-    seconds: float = 0.0
-    stopped_by: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form, for the run's end record."""
-        totals: dict[str, Any] = {
-            "tasks_ran": self.ran,
-            "tasks_cloned": self.cloned,
-            "retries": self.retries,
-            "failed_tasks": [m.pathspec for m in self.failed],
-            "seconds": round(self.seconds, 3),
-        }
-        if self.stopped_by:
-            totals["stopped_by"] = self.stopped_by
-        return totals
 
 
 def _short(value: Any) -> str:
@@ -302,7 +247,8 @@ class Runner:
                         lambda text: warn(f"flowkit: warning: {text}"),
                         executor=self._executor_name(step),
                     )
-            self._loop(
+            RunLoop(
+                self.store,
                 executor,
                 committer,
                 scheduler,
@@ -312,7 +258,7 @@ class Runner:
                 FailurePolicy(ctx),
                 heartbeat,
                 signals,
-            )
+            ).run()
             signals.check()  # a signal that came during the last pass still stops the run
             signals.stopping()  # from here on a signal cannot cut the end record short
             for step, decorators in self.decorators.items():
@@ -332,7 +278,7 @@ class Runner:
                 hint=f"resume it with: python {self._flow_path} resume",
                 signal_number=number,
             ) from None
-        except _StorageFailure as exc:
+        except StorageFailure as exc:
             signals.stopping()
             stopped = self._stop(executor, committer)
             summary.stopped_by = f"datastore write error: {exc}"
@@ -384,7 +330,7 @@ class Runner:
             try:
                 stopped = executor.cancel_all()
             except Exception as exc:  # the run is going down anyway: say so, record the run
-                note = f" (stopping {count} running task(s) failed: {_reason(exc)})"
+                note = f" (stopping {count} running task(s) failed: {error_text(exc)})"
         if committer is None:
             return note
         for outcome in stopped:
@@ -405,7 +351,7 @@ class Runner:
             self.store.finish_run(summary.run_id, status, summary=summary.as_dict())  # type: ignore[arg-type]
         except (DatastoreError, OSError) as exc:
             return (
-                f"; recording the run as {status} failed too ({_reason(exc)}), so it will show "
+                f"; recording the run as {status} failed too ({error_text(exc)}), so it will show "
                 f"as lost once its lease expires"
             )
         return ""
@@ -433,154 +379,6 @@ class Runner:
     def _executor_name(self, step: str) -> str:
         names = [n for d in self.decorators.get(step, []) if (n := d.executor_name())]
         return names[0] if names else LOCAL
-
-    def _loop(
-        self,
-        executor: ExecutorPool,
-        committer: Committer,
-        scheduler: Scheduler,
-        ready: ReadyQueue,
-        summary: RunSummary,
-        plan: ResumePlan | None,
-        policy: FailurePolicy,
-        heartbeat: Heartbeat,
-        signals: RunSignals,
-    ) -> None:
-        waiting: list[tuple[float, int, TaskSpec]] = []  # retries, by due time: no worker slot
-        while ready or executor.active or waiting or committer.pending:
-            signals.check()
-            heartbeat.beat()
-            now = time.monotonic()
-            while waiting and waiting[0][0] <= now:
-                ready.append(heapq.heappop(waiting)[2])
-            while ready and not summary.failed:
-                spec = ready[0]
-                origin = plan.origin_for(spec) if plan else None
-                if origin is not None:  # cloned: no process, no worker slot
-                    ready.popleft()
-                    assert plan is not None
-                    committer.submit(plan.clone(spec, origin, summary.run_id), {}, None)
-                    signals.check()  # a long line of clones still stops on Ctrl-C
-                    heartbeat.beat()
-                elif is_gang_task(spec):
-                    if not start_gang(executor, ready, spec, policy.timeout(spec.step), warn):
-                        break
-                elif executor.has_room(spec):
-                    spec = ready.popleft()
-                    spec.timeout = policy.timeout(spec.step)
-                    executor.launch(spec)
-                else:
-                    break
-            wait = min(1.0, waiting[0][0] - now) if waiting else 1.0
-            if committer.pending and not executor.active:
-                commits = committer.finished(timeout=max(0.0, wait))
-            else:
-                if committer.pending:  # a commit ending may let tasks start: look again soon
-                    wait = min(wait, _COMMIT_POLL_S)
-                for outcome in executor.poll(timeout=max(0.0, wait)):
-                    write = not outcome.committed
-                    committer.submit(outcome.manifest, outcome.logs, outcome, write=write)
-                commits = committer.finished()
-            for commit in commits:
-                # Only now, with the task's manifest stored, may the tasks after it start.
-                if isinstance(commit.tag, TaskOutcome):
-                    self._task_committed(
-                        commit, summary, scheduler, ready, policy, waiting, executor
-                    )
-                else:
-                    self._clone_committed(commit, summary, scheduler, ready)
-                heartbeat.beat()
-            if summary.failed:
-                waiting.clear()  # the run has failed: pending retries would not change that
-                if not executor.active and not committer.pending:
-                    return
-
-    def _clone_committed(
-        self, commit: Commit, summary: RunSummary, scheduler: Scheduler, ready: ReadyQueue
-    ) -> None:
-        if commit.error is not None:
-            failure = (
-                f"could not store the manifest of cloned task {commit.manifest.pathspec}: "
-                f"{_reason(commit.error)}"
-            )
-            raise _StorageFailure(failure, commit.error)
-        summary.cloned += 1
-        ready.extend(scheduler.done(commit.manifest))
-
-    def _task_committed(
-        self,
-        commit: Commit,
-        summary: RunSummary,
-        scheduler: Scheduler,
-        ready: ReadyQueue,
-        policy: FailurePolicy,
-        waiting: list[tuple[float, int, TaskSpec]],
-        executor: ExecutorPool,
-    ) -> None:
-        outcome: TaskOutcome = commit.tag
-        manifest = self._commit_or_stop(commit, summary)
-        summary.ran += 1
-        if manifest.status == "succeeded":
-            ready.extend(scheduler.done(manifest))
-            return
-        decision = policy.decide(outcome.spec, manifest)
-        if decision.retry is not None:
-            summary.retries += 1
-            warn(
-                f"flowkit: task {manifest.pathspec} failed (attempt {manifest.attempt}); "
-                f"retrying in {decision.delay:g} s"
-            )
-            due = time.monotonic() + decision.delay
-            heapq.heappush(waiting, (due, summary.retries, decision.retry))
-        elif decision.caught is not None:
-            self._write(self.store.write_manifest, decision.caught, "the manifest of task")
-            var = decision.caught.caught
-            exc = manifest.failure
-            what = f"{exc.type}: {exc.message}" if exc else "an error"
-            warn(
-                f"flowkit: task {manifest.pathspec} failed with {what}; "
-                f"@catch stored it in self.{var} and the flow goes on"
-            )
-            ready.extend(scheduler.done(decision.caught))
-        else:
-            summary.failed.append(manifest)
-            if is_gang_task(outcome.spec):
-                stop_peers(executor, outcome.spec, manifest, warn)
-            elif executor.active:
-                warn(
-                    f"flowkit: task {manifest.pathspec} failed; waiting for "
-                    f"{executor.active} running task(s) to finish (Ctrl-C stops them)"
-                )
-
-    def _commit_or_stop(self, commit: Commit, summary: RunSummary) -> TaskManifest:
-        """Check a task's commit; raise :class:`_StorageFailure` when the datastore refused
-        the task's results or its commit, which stops the whole run."""
-        manifest = commit.manifest
-        exc = manifest.failure
-        # A failure of kind "storage": the datastore refused the task's results; the run stops.
-        refused = manifest.status != "succeeded" and exc is not None and exc.kind == "storage"
-        if commit.error is not None:
-            summary.failed.append(manifest)
-            if refused:  # what the task saw is the cause; its commit failing too is no news
-                raise _StorageFailure(f"task {manifest.pathspec}: {_message(exc)}") from None
-            if not isinstance(commit.error, (DatastoreError, OSError)):
-                raise commit.error  # a bug of ours in the commit process: not a storage problem
-            raise _StorageFailure(
-                f"could not commit task {manifest.pathspec} (its logs and manifest): "
-                f"{_reason(commit.error)}",
-                commit.error,
-            ) from None
-        if refused:
-            summary.failed.append(manifest)
-            raise _StorageFailure(f"task {manifest.pathspec}: {_message(exc)}")
-        return manifest
-
-    def _write(self, write: Any, manifest: TaskManifest, what: str) -> None:
-        try:
-            write(manifest)
-        except (DatastoreError, OSError) as exc:
-            failure = f"could not store {what} {manifest.pathspec}: {_reason(exc)}"
-            raise _StorageFailure(failure, exc) from None
 
     def _failure(self, summary: RunSummary) -> RunFailed:
         first = summary.failed[0]
