@@ -54,6 +54,9 @@ _EXPORTS = {
     "environment": "flowkit.decorators.builtin",
     "exit_hook": "flowkit.decorators.exit_hook",
     "project": "flowkit.decorators.project",
+    "schedule": "flowkit.decorators.schedule",
+    "trigger": "flowkit.decorators.schedule",
+    "trigger_on_finish": "flowkit.decorators.schedule",
     "parallel": "flowkit.decorators.parallel",
     "StepDecorator": "flowkit.decorators.base",
     "FlowDecorator": "flowkit.decorators.base",
@@ -99,10 +102,13 @@ __all__ = [
     "resources",
     "retry",
     "run_step",
+    "schedule",
     "set_datastore_root",
     "step",
     "step_decorator",
     "timeout",
+    "trigger",
+    "trigger_on_finish",
 ]
 
 if TYPE_CHECKING:
@@ -125,6 +131,7 @@ if TYPE_CHECKING:
     from flowkit.decorators.exit_hook import exit_hook
     from flowkit.decorators.parallel import parallel
     from flowkit.decorators.project import project
+    from flowkit.decorators.schedule import schedule, trigger, trigger_on_finish
     from flowkit.dsl.current import current
     from flowkit.dsl.flowspec import FlowSpec
     from flowkit.dsl.parameters import IncludeFile, JSONType, Parameter

@@ -108,9 +108,16 @@ def _build_group(state: FlowCLIState) -> click.Group:
 
     @group.command(help="Show the flow's steps, their docstrings and transitions.")
     def show() -> None:
+        from flowkit.decorators.resolve import resolve_flow_decorators
+        from flowkit.decorators.schedule import describe_deployment_triggers
         from flowkit.graph.render import render_graph
 
-        click.echo(render_graph(state.graph()))
+        graph = state.graph()
+        # schedules and triggers take effect once deployed; shown so their times can be checked
+        lines = describe_deployment_triggers(resolve_flow_decorators(state.flow_cls, graph))
+        click.echo(render_graph(graph))
+        if lines:
+            click.echo("\nWhen deployed:\n" + "\n".join(f"  {line}" for line in lines))
 
     params = check_parameters(state.flow_cls)
 

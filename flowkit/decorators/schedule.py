@@ -1,0 +1,254 @@
+"""``@schedule``, ``@trigger`` and ``@trigger_on_finish``: when a *deployed* flow runs.
+
+They only declare; nothing here talks to AWS. ``check`` validates them and ``show`` prints them
+(the AWS expression, time zone and next fire times); a local ``run`` ignores them, as Metaflow
+does. A deployer (issue 14, not built yet) turns them into an EventBridge Scheduler schedule, an
+EventBridge rule on S3 ``Object Created``, or a rule on another flow's successful runs.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from flowkit.decorators.attach import flow_decorator, flow_decorators
+from flowkit.decorators.base import DecoratorArgumentError, FlowDecorator
+from flowkit.decorators.cron import PRESETS, CronError, CronSchedule, parse_cron
+from flowkit.errors import did_you_mean
+
+
+def _located(cls: type[FlowDecorator]) -> Callable[..., Any]:
+    """``flow_decorator(cls)``, also recording ``file:line`` of the ``@name(...)`` line.
+
+    Errors then point at the decorator rather than at the class statement.
+    """
+    plain = flow_decorator(cls)
+
+    def decorate(flow_cls: Any = None, **kwargs: Any) -> Any:
+        caller = sys._getframe(1)
+        where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+
+        def apply(target: Any) -> Any:
+            result = plain(target, **kwargs)
+            record = flow_decorators(target)[0]
+            if isinstance(record, (_Declaring, DecoratorArgumentError)):
+                record.location = record.location or where
+            return result
+
+        return apply(flow_cls) if isinstance(flow_cls, type) else apply
+
+    decorate.__name__ = cls.name
+    decorate.__doc__ = cls.__doc__
+    return decorate
+
+
+class _Declaring(FlowDecorator):
+    location = ""
+
+    def _bad(self, message: str, hint: str) -> DecoratorArgumentError:
+        return DecoratorArgumentError(f"@{self.name}: {message}", hint=hint, location=self.location)
+
+    def describe(self) -> list[str]:  # pragma: no cover - every subclass overrides
+        """Lines ``show`` prints for this decorator."""
+        raise NotImplementedError
+
+
+class ScheduleDecorator(_Declaring):
+    """Run the deployed flow on a schedule: ``hourly``, ``daily`` (the default), ``weekly`` or
+    ``cron``, read in ``timezone`` (IANA name, default UTC).
+
+    ``cron=`` takes standard 5-field Unix cron (``"0 6 * * *"``, converted for AWS) or 6-field
+    AWS cron (``"0 6 * * ? *"``, passed as is); see :mod:`flowkit.decorators.cron`.
+    """
+
+    name = "schedule"
+    defaults: ClassVar[dict[str, Any]] = {
+        "hourly": False,
+        "daily": None,  # None: not given, so the default when nothing else is
+        "weekly": False,
+        "cron": None,
+        "timezone": None,
+    }
+
+    def flow_init(self, graph: Any) -> None:
+        """Check the choice, the cron text and the time zone."""
+        self.cron_schedule()
+        self.zone()
+
+    def cron_schedule(self) -> CronSchedule:
+        """The schedule, checked.
+
+        Raises:
+            DecoratorArgumentError: More than one of hourly/daily/weekly/cron, or bad cron.
+        """
+        given = [k for k in ("hourly", "daily", "weekly") if self.attributes[k]]
+        if self.attributes["cron"] is not None:
+            given.append("cron")
+        for key in ("hourly", "daily", "weekly"):
+            if self.attributes[key] not in (True, False, None):
+                raise self._bad(
+                    f"{key}={self.attributes[key]!r} must be True or False",
+                    hint=f"e.g. @schedule({key}=True)",
+                )
+        if len(given) > 1:
+            raise self._bad(
+                f"choose one of hourly, daily, weekly and cron (got {', '.join(given)})",
+                hint=f"keep one, e.g. @schedule({given[-1]}=...)",
+            )
+        if given == ["cron"]:
+            try:
+                return parse_cron(self.attributes["cron"])
+            except CronError as exc:
+                raise self._bad(exc.message, exc.hint) from None
+        preset = given[0] if given else "daily"
+        return parse_cron(PRESETS[preset])
+
+    def zone(self) -> str:
+        """The IANA time zone the schedule is read in (``UTC`` unless given).
+
+        Raises:
+            DecoratorArgumentError: Not a known IANA time zone name.
+        """
+        name = self.attributes["timezone"]
+        if name is None:
+            return "UTC"
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            names = sorted(available_timezones())
+            raise self._bad(
+                f"unknown time zone {name!r}." + did_you_mean(str(name), names),
+                hint='use an IANA name, e.g. timezone="Europe/Berlin" or "America/New_York"',
+            ) from None
+        return str(name)
+
+    def next_times(self, count: int = 5, after: datetime | None = None) -> list[datetime]:
+        """The next ``count`` fire times in the schedule's time zone."""
+        start = after or datetime.now(timezone.utc)
+        return self.cron_schedule().next_times(start, count, self.zone())
+
+    def describe(self) -> list[str]:
+        """The AWS expression, the time zone and the next five fire times."""
+        schedule = self.cron_schedule()
+        lines = [f"schedule: {schedule.aws_expression} in {self.zone()}"]
+        if self.attributes["cron"] is not None and schedule.source != " ".join(schedule.fields):
+            lines.append(f"  (from {schedule.source!r})")
+        lines.append("  next runs:")
+        lines += [f"    {t:%Y-%m-%d %H:%M %Z} ({t:%a})" for t in self.next_times()]
+        return lines
+
+
+_S3_URL = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(.*))?$")
+
+
+@dataclass(frozen=True)
+class S3Trigger:
+    """What a deployer needs for an S3 trigger: an EventBridge rule on ``Object Created``."""
+
+    bucket: str
+    prefix: str
+    suffix: str
+
+
+class TriggerDecorator(_Declaring):
+    """Start the deployed flow when an object lands under an S3 prefix.
+
+    ``@trigger(s3="s3://bucket/incoming/", suffix=".parquet")``. The run receives the object's
+    URL, etag and version as parameters (once deployers exist).
+    """
+
+    name = "trigger"
+    defaults: ClassVar[dict[str, Any]] = {"s3": None, "suffix": ""}
+
+    def flow_init(self, graph: Any) -> None:
+        """Check the S3 URL and suffix."""
+        self.s3_trigger()
+
+    def s3_trigger(self) -> S3Trigger:
+        """The bucket, prefix and suffix, checked.
+
+        Raises:
+            DecoratorArgumentError: No ``s3=``, or not an ``s3://bucket/prefix`` URL.
+        """
+        url, suffix = self.attributes["s3"], self.attributes["suffix"]
+        example = '@trigger(s3="s3://my-bucket/incoming/", suffix=".parquet")'
+        if url is None:
+            raise self._bad("give the S3 location to watch with s3=", hint=f"e.g. {example}")
+        match = _S3_URL.match(url) if isinstance(url, str) else None
+        if not match or ".." in match.group(1):
+            raise self._bad(
+                f"s3={url!r} is not an s3://bucket/prefix URL with a valid bucket name",
+                hint=f"bucket names are 3-63 lowercase letters, digits, '.' and '-'; {example}",
+            )
+        if not isinstance(suffix, str):
+            raise self._bad(f"suffix={suffix!r} must be a string", hint=f"e.g. {example}")
+        return S3Trigger(match.group(1), match.group(2) or "", suffix)
+
+    def describe(self) -> list[str]:
+        """One line: what starts a run."""
+        found = self.s3_trigger()
+        where = f"s3://{found.bucket}/{found.prefix}" + (f"*{found.suffix}" if found.suffix else "")
+        return [f"trigger: a new object under {where} (Object Created)"]
+
+
+class TriggerOnFinishDecorator(_Declaring):
+    """Start the deployed flow when a deployed run of another flow succeeds.
+
+    ``@trigger_on_finish(flow="TrainFlow")`` or ``flows=["TrainFlow", "EvalFlow"]``.
+    """
+
+    name = "trigger_on_finish"
+    defaults: ClassVar[dict[str, Any]] = {"flow": None, "flows": []}
+
+    def flow_init(self, graph: Any) -> None:
+        """Check the flow names (and that a flow does not trigger itself)."""
+        for name in self.upstream():
+            if name == graph.name:
+                raise self._bad(
+                    f"{name} would trigger itself in an endless loop",
+                    hint="name another flow",
+                )
+
+    def upstream(self) -> list[str]:
+        """The upstream flow names, checked.
+
+        Raises:
+            DecoratorArgumentError: None given, or a name is not a Python identifier.
+        """
+        flow, flows = self.attributes["flow"], self.attributes["flows"]
+        example = '@trigger_on_finish(flow="TrainFlow")'
+        if not isinstance(flows, (list, tuple)):
+            raise self._bad("flows= must be a list of flow names", hint=f"or use {example}")
+        names = ([flow] if flow is not None else []) + list(flows)
+        if not names:
+            raise self._bad("name the upstream flow with flow= or flows=", hint=f"e.g. {example}")
+        for name in names:
+            if not isinstance(name, str) or not name.isidentifier():
+                raise self._bad(
+                    f"{name!r} is not a flow name (a flow is named by its class, an identifier)",
+                    hint=f"e.g. {example}",
+                )
+        return names
+
+    def describe(self) -> list[str]:
+        """One line per upstream flow."""
+        return [f"trigger: a successful run of {name}" for name in self.upstream()]
+
+
+schedule = _located(ScheduleDecorator)
+trigger = _located(TriggerDecorator)
+trigger_on_finish = _located(TriggerOnFinishDecorator)
+
+
+def describe_deployment_triggers(decorators: list[Any]) -> list[str]:
+    """Lines describing every schedule and trigger among a flow's checked decorators."""
+    lines: list[str] = []
+    for deco in decorators:
+        if isinstance(deco, _Declaring):
+            lines += deco.describe()
+    return lines
