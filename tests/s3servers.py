@@ -200,6 +200,11 @@ class S3Server:
                 if self.bucket not in names:
                     client.create_bucket(Bucket=self.bucket)
                 client.head_bucket(Bucket=self.bucket)
+                # A restarted server may answer for its buckets before its stored objects can
+                # be read again (SeaweedFS: InternalError for a while): wait until one can.
+                listed = client.list_objects_v2(Bucket=self.bucket, MaxKeys=1)
+                for item in listed.get("Contents", []):
+                    client.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
                 return
             except (BotoCoreError, ClientError) as exc:
                 last = exc
