@@ -18,6 +18,7 @@ empty, ``.`` or ``..`` parts). A backend signals a missing object with ``FileNot
 from __future__ import annotations
 
 import builtins
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
@@ -115,7 +116,7 @@ class StorageBackend(Protocol):
         messages); ``FileNotFoundError`` passes through."""
 
 
-class BackendBase:
+class BackendBase(ABC):
     """Defaults for the optional primitives of :class:`StorageBackend`.
 
     A subclass implements ``write``, ``read``, ``exists``, ``list``, ``size`` and ``delete``
@@ -130,20 +131,29 @@ class BackendBase:
     #: What to install when the store's library is missing (shown as the error's hint).
     install_hint: str = ""
 
+    @abstractmethod
     def write(self, key: str, views: builtins.list[memoryview], exclusive: bool) -> bool:
-        raise NotImplementedError
+        """See :class:`StorageBackend`."""
 
+    @abstractmethod
     def read(self, key: str, on_chunk: Callable[[memoryview], object] | None) -> bytearray:
-        raise NotImplementedError
+        """See :class:`StorageBackend`."""
 
+    @abstractmethod
     def exists(self, key: str) -> bool:
-        raise NotImplementedError
+        """See :class:`StorageBackend`."""
 
+    @abstractmethod
     def list(self, prefix: str, *, files_only: bool) -> builtins.list[str]:
-        raise NotImplementedError
+        """See :class:`StorageBackend`."""
 
+    @abstractmethod
     def delete(self, key: str) -> None:
-        raise NotImplementedError
+        """See :class:`StorageBackend`."""
+
+    @abstractmethod
+    def size(self, key: str) -> int:
+        """See :class:`StorageBackend`."""
 
     def write_new(self, key: str, views: builtins.list[memoryview]) -> bool:
         """Check, then write: fine because every writer of ``key`` writes the same bytes."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,15 +48,15 @@ def _located(cls: type[FlowDecorator]) -> Callable[..., Any]:
     return decorate
 
 
-class _Declaring(FlowDecorator):
+class _Declaring(FlowDecorator, ABC):
     location = ""
 
     def _bad(self, message: str, hint: str) -> DecoratorArgumentError:
         return DecoratorArgumentError(f"@{self.name}: {message}", hint=hint, location=self.location)
 
-    def describe(self) -> list[str]:  # pragma: no cover - every subclass overrides
+    @abstractmethod
+    def describe(self) -> list[str]:
         """Lines ``show`` prints for this decorator."""
-        raise NotImplementedError
 
 
 class ScheduleDecorator(_Declaring):

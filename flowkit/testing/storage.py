@@ -38,7 +38,7 @@ class StorageBackendTests:
     @pytest.fixture
     def backend(self) -> StorageBackend:
         """A fresh, empty backend (override in the subclass)."""
-        raise NotImplementedError("define a 'backend' fixture in the subclass")
+        pytest.fail(f"{type(self).__name__} must define a 'backend' fixture")
 
     @pytest.fixture
     def storage(self, backend: StorageBackend) -> ByteStorage:
