@@ -45,6 +45,11 @@ imports: ``flowkit config`` loads it.
 **CLI commands** — register a :class:`click.Command` as ``command.<name>``; it appears in
 ``flowkit --help`` and runs as ``flowkit <name>``, loaded only when listed or invoked.
 
+**The flow's graph** — :func:`load_graph` parses and checks a flow class into a
+:class:`FlowGraph` of :class:`StepNode` (kinds, transitions, joins, loops), and
+:func:`resolve_step_decorators` gives each step's validated decorators: what a deployer that
+translates a flow for another scheduler reads (``flowkit_sfn``).
+
 **Errors** — raise :class:`FlowkitError` subclasses with a ``hint`` ("Fix: ..."); the CLI shows
 them as one short message with the error's ``exit_code``.
 """
@@ -85,6 +90,10 @@ _EXPORTS = {
     "gang_environment": "flowkit.decorators.parallel",
     "gang_task_ids": "flowkit.runtime.gang",
     "is_gang_task": "flowkit.runtime.gang",
+    "FlowGraph": "flowkit.graph.model",
+    "StepNode": "flowkit.graph.model",
+    "load_graph": "flowkit.graph",
+    "resolve_step_decorators": "flowkit.decorators.resolve",
 }
 
 __all__ = [
@@ -97,6 +106,7 @@ __all__ = [
     "FlowDatastore",
     "FlowDecorator",
     "FlowDefinitionError",
+    "FlowGraph",
     "FlowkitError",
     "JobReport",
     "PluginError",
@@ -107,6 +117,7 @@ __all__ = [
     "RunNotFound",
     "Settings",
     "StepDecorator",
+    "StepNode",
     "Submission",
     "SubmitError",
     "TaskSpec",
@@ -116,8 +127,10 @@ __all__ = [
     "gang_environment",
     "gang_task_ids",
     "is_gang_task",
+    "load_graph",
     "load_settings",
     "open_flow_datastore",
+    "resolve_step_decorators",
     "spec_to_args",
     "step_decorator",
 ]
@@ -128,7 +141,10 @@ if TYPE_CHECKING:
     from flowkit.decorators.attach import flow_decorator, step_decorator
     from flowkit.decorators.base import DecoratorArgumentError, FlowDecorator, StepDecorator
     from flowkit.decorators.parallel import DEFAULT_MAIN_PORT, gang_environment
+    from flowkit.decorators.resolve import resolve_step_decorators
     from flowkit.errors import ConfigError, FlowDefinitionError, FlowkitError, RunNotFound
+    from flowkit.graph import load_graph
+    from flowkit.graph.model import FlowGraph, StepNode
     from flowkit.registry import PluginError, PluginImportError
     from flowkit.runtime.entry import spec_to_args
     from flowkit.runtime.gang import gang_task_ids, is_gang_task
