@@ -50,6 +50,11 @@ imports: ``flowkit config`` loads it.
 :func:`resolve_step_decorators` gives each step's validated decorators: what a deployer that
 translates a flow for another scheduler reads (``flowkit_sfn``).
 
+**Flow commands** — register a factory ``make(flow) -> click.Command`` as
+``flowcommand.<name>``; it runs as ``python FLOW.py <name> ...`` and is loaded only when invoked
+or listed. ``flow`` is the flow's command-line state: ``flow.flow_cls``, ``flow.flow_file``,
+``flow.graph()`` (checked), ``flow.decorators(graph)`` (validated), ``flow.settings()``.
+
 **Errors** — raise :class:`FlowkitError` subclasses with a ``hint`` ("Fix: ..."); the CLI shows
 them as one short message with the error's ``exit_code``.
 """

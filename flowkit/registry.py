@@ -22,13 +22,14 @@ from typing import Any
 from flowkit.errors import FlowkitError, did_you_mean
 
 GROUP = "flowkit.plugins"
-KINDS = ("step", "flow", "executor", "datastore", "command", "settings")
+KINDS = ("step", "flow", "executor", "datastore", "command", "flowcommand", "settings")
 _LABELS = {
     "step": "step decorator",
     "flow": "flow decorator",
     "executor": "executor",
     "datastore": "datastore backend",
     "command": "command",
+    "flowcommand": "flow command",
     "settings": "settings declaration",
 }
 

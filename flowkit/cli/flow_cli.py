@@ -12,6 +12,7 @@ from flowkit.cli.edge import debug_from_settings, run_cli
 from flowkit.cli.flow_options import decorator_options, project_for_run
 from flowkit.cli.inspect import add_flow_inspect_commands
 from flowkit.cli.params import check_parameters, parameter_options
+from flowkit.cli.plugin_group import FlowCommandGroup
 from flowkit.cli.run_cmds import add_run_commands
 from flowkit.cli.spin_cmd import add_spin_command
 from flowkit.dsl.flowspec import flow_source_file
@@ -74,7 +75,10 @@ class FlowCLIState:
 def _build_group(state: FlowCLIState) -> click.Group:
     flow_name = state.flow_cls.__name__
 
-    @click.group(help=f"Commands of the flow {flow_name} ({state.flow_file.name}).")
+    @click.group(
+        cls=FlowCommandGroup,
+        help=f"Commands of the flow {flow_name} ({state.flow_file.name}).",
+    )
     @click.option(
         "--datastore-root",
         default=None,
@@ -98,6 +102,7 @@ def _build_group(state: FlowCLIState) -> click.Group:
         state.flow_options = flow_options
 
     group.params.extend(decorator_options(state.flow_cls))
+    group.flow_state = state  # plugins' flow commands (flowcommand.<name>) are made from it
 
     @group.command(help="Check the flow's structure without running anything.")
     def check() -> None:

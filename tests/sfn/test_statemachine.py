@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowtests import SHAPE_CASES, SHAPES
+from flowtests import SHAPE_CASES, SHAPES, FlowRunner
 
 from flowkit.extend import load_graph
 from flowkit_sfn import SfnOptions, build_state_machine, state_machine_for
@@ -253,3 +253,33 @@ def test_build_state_machine_without_decorators(monkeypatch: pytest.MonkeyPatch)
 
 def test_shapes_folder_is_the_one_tested() -> None:
     assert all(case.file.parent == SHAPES for case in SHAPE_CASES.values())
+
+
+def test_create_only_json_prints_a_valid_machine(tmp_path: Path) -> None:
+    # as a user runs it: the flow file's own command line, the plugin found by its entry point
+    case = SHAPE_CASES["nested_foreach"]
+    runner = FlowRunner(tmp_path / "store", tmp_path)
+    result = runner(
+        case.file,
+        "step-functions",
+        "create",
+        "--only-json",
+        "--job-queue",
+        "q-cli",
+        FLOWKIT_BATCH_QUEUE="unused",
+    )
+    assert result.returncode == 0, result.output
+    machine = json.loads(result.stdout)
+    assert statelint_problems(machine) == ""
+    assert machine["Comment"] == "flowkit flow NestedForeachFlow"
+    assert {t["Parameters"]["JobQueue"] for g in tasks_of(machine).values() for t in g} == {"q-cli"}
+    # the queue defaults to the Batch plugin's batch_queue setting
+    default = runner(case.file, "step-functions", "create", "--only-json", FLOWKIT_BATCH_QUEUE="qb")
+    assert default.returncode == 0, default.output
+    assert '"JobQueue": "qb"' in default.stdout
+    # creating on AWS is not there yet, and says so
+    refused = runner(case.file, "step-functions", "create")
+    assert refused.returncode == 2
+    assert "not implemented yet" in refused.stderr and "--only-json" in refused.stderr
+    assert "step-functions" in runner(case.file, "--help").stdout
+    assert not (tmp_path / "store").exists()  # nothing written: no datastore is touched
