@@ -209,7 +209,7 @@ class _Builder:
                 states[next_state] = {"Type": "Succeed"} if stop is None else {"Type": "Pass"}
                 if stop is not None:
                     states[next_state]["End"] = True
-            choices.append({"Variable": "$.switch.branch", "StringEquals": key, "Next": next_state})
+            choices.append({"Variable": "$.switch.value", "StringEquals": key, "Next": next_state})
         states[f"{name}_choice"] = {"Type": "Choice", "Choices": choices}
         return [t for t in node.switch_cases.values() if t not in node.loops_to]
 
@@ -248,12 +248,16 @@ class _Builder:
             "path.$": "States.Format('{}-{}', $.path, $$.Map.Item.Value)",
             "pass": 0,
         }
+        # a foreach on a loop fans out once per pass: the pass goes into its splits' path
+        looped = node.name in self.looped
+        base = "States.Format('{}-p{}', $.path, $.pass)" if looped else "$.path"
         body = node.out[0]
         inline_proc = self.scope(body, join, f"{prefix}i_")
+        inline_path = "States.Format('{}-p{}-{}', $.path, $.pass, $$.Map.Item.Value)"
         states[f"{name}_inline"] = {
             "Type": "Map",
             "ItemsPath": "$.splits.indexes",
-            "ItemSelector": selector,
+            "ItemSelector": {**selector, "path.$": inline_path} if looped else selector,
             "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **inline_proc},
             "ResultPath": None,
         }
@@ -286,7 +290,7 @@ class _Builder:
             "ItemsPath": "$.splits.chunks",
             "ItemSelector": {
                 "run_id.$": "$.run_id",
-                "path.$": "$.path",
+                "path.$": base,
                 "chunk.$": "$$.Map.Item.Value",
             },
             "ItemProcessor": {

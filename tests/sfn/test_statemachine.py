@@ -283,3 +283,72 @@ def test_create_only_json_prints_a_valid_machine(tmp_path: Path) -> None:
     assert "not implemented yet" in refused.stderr and "--only-json" in refused.stderr
     assert "step-functions" in runner(case.file, "--help").stdout
     assert not (tmp_path / "store").exists()  # nothing written: no datastore is touched
+
+
+def _read_choice_pairs(machine: dict) -> list[tuple[dict, dict]]:
+    states = dict(walk(machine["States"]))
+    return [
+        (state, states[state["Next"]])
+        for state in states.values()
+        if state.get("Resource") == "arn:aws:states:::dynamodb:getItem"
+    ]
+
+
+@pytest.mark.parametrize("shape", ["switch", "recursive_switch", "foreach", "switch_in_foreach"])
+def test_choices_test_what_the_read_state_wrote(
+    shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pairs = _read_choice_pairs(_shape_machine(shape, monkeypatch))
+    assert pairs
+    for read, choice in pairs:
+        assert choice["Type"] == "Choice"
+        written = {f"{read['ResultPath']}.{key[:-2]}" for key in read["ResultSelector"]}
+        assert {c["Variable"] for c in choice["Choices"]} <= written
+
+
+LOOPED_FOREACH_FLOW = """
+from flowkit import FlowSpec, step
+
+
+class LoopedForeachFlow(FlowSpec):
+    @step
+    def start(self):
+        self.rounds = 0
+        self.next(self.fan)
+
+    @step
+    def fan(self):
+        self.items = [1, 2]
+        self.next(self.work, foreach="items")
+
+    @step
+    def work(self):
+        self.next(self.gather)
+
+    @step
+    def gather(self, inputs):
+        self.rounds = inputs[0].rounds + 1
+        self.again = "yes" if self.rounds < 2 else "no"
+        self.next({"yes": self.fan, "no": self.end}, condition="again")
+
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    LoopedForeachFlow()
+"""
+
+
+def test_a_foreach_on_a_loop_gets_new_task_ids_each_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow = tmp_path / "looped_foreach.py"
+    flow.write_text(LOOPED_FOREACH_FLOW)
+    machine = state_machine_for(_flow_class(flow, "LoopedForeachFlow", monkeypatch))
+    assert statelint_problems(machine) == ""
+    states = machine["States"]
+    assert "$.pass" in states["fan_inline"]["ItemSelector"]["path.$"]
+    assert "$.pass" in states["fan_distributed"]["ItemSelector"]["path.$"]
+    assert states["gather_again_fan"]["Next"] == "fan"
