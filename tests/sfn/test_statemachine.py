@@ -73,7 +73,7 @@ def types_of(machine: dict) -> list[str]:
 def test_statelint_rejects_a_broken_machine() -> None:
     # the validator the other tests rely on really finds problems
     broken = {"StartAt": "a", "States": {"a": {"Type": "Task", "Next": "nowhere"}}}
-    assert "nowhere" in statelint_problems(broken) or statelint_problems(broken)
+    assert statelint_problems(broken) != ""
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPE_CASES))
