@@ -29,6 +29,10 @@ fetch its run's code before it does.
 :func:`gang_environment` / :data:`DEFAULT_MAIN_PORT` to give each node the variables
 ``current.parallel`` and ``torch.distributed`` read.
 
+**Deployment triggers** — a deployer reads a flow's :class:`ScheduleDecorator`,
+:class:`TriggerDecorator` and :class:`TriggerOnFinishDecorator` from
+:func:`flow_decorators` (the decorators declared on a flow class, top first).
+
 **Settings** — declare a frozen dataclass and register its declaration as
 ``settings.<plugin>``::
 
@@ -69,6 +73,10 @@ _EXPORTS = {
     "DecoratorArgumentError": "flowkit.decorators.base",
     "step_decorator": "flowkit.decorators.attach",
     "flow_decorator": "flowkit.decorators.attach",
+    "flow_decorators": "flowkit.decorators.attach",
+    "ScheduleDecorator": "flowkit.decorators.schedule",
+    "TriggerDecorator": "flowkit.decorators.schedule",
+    "TriggerOnFinishDecorator": "flowkit.decorators.schedule",
     "FlowkitError": "flowkit.errors",
     "FlowDefinitionError": "flowkit.errors",
     "ConfigError": "flowkit.errors",
@@ -120,15 +128,19 @@ __all__ = [
     "RemoteExecutor",
     "RunContext",
     "RunNotFound",
+    "ScheduleDecorator",
     "Settings",
     "StepDecorator",
     "StepNode",
     "Submission",
     "SubmitError",
     "TaskSpec",
+    "TriggerDecorator",
+    "TriggerOnFinishDecorator",
     "declare_settings",
     "extract_snapshot",
     "flow_decorator",
+    "flow_decorators",
     "gang_environment",
     "gang_task_ids",
     "is_gang_task",
@@ -143,10 +155,15 @@ __all__ = [
 if TYPE_CHECKING:
     from flowkit.datastore.codesnap import extract_snapshot
     from flowkit.datastore.flowstore import FlowDatastore
-    from flowkit.decorators.attach import flow_decorator, step_decorator
+    from flowkit.decorators.attach import flow_decorator, flow_decorators, step_decorator
     from flowkit.decorators.base import DecoratorArgumentError, FlowDecorator, StepDecorator
     from flowkit.decorators.parallel import DEFAULT_MAIN_PORT, gang_environment
     from flowkit.decorators.resolve import resolve_step_decorators
+    from flowkit.decorators.schedule import (
+        ScheduleDecorator,
+        TriggerDecorator,
+        TriggerOnFinishDecorator,
+    )
     from flowkit.errors import ConfigError, FlowDefinitionError, FlowkitError, RunNotFound
     from flowkit.graph import load_graph
     from flowkit.graph.model import FlowGraph, StepNode

@@ -2,8 +2,9 @@
 
 They only declare; nothing here talks to AWS. ``check`` validates them and ``show`` prints them
 (the AWS expression, time zone and next fire times); a local ``run`` ignores them, as Metaflow
-does. A deployer (issue 14, not built yet) turns them into an EventBridge Scheduler schedule, an
-EventBridge rule on S3 ``Object Created``, or a rule on another flow's successful runs.
+does. The Step Functions plugin (``flowkit_sfn.events``) turns them into an EventBridge
+Scheduler schedule, an EventBridge rule on S3 ``Object Created``, or a rule on another flow's
+successful runs.
 """
 
 from __future__ import annotations
