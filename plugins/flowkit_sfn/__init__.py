@@ -6,6 +6,11 @@ Language document; :func:`state_machine_for` does the same from a flow class.
 flow's ``@schedule`` / ``@trigger`` / ``@trigger_on_finish``.
 """
 
-from flowkit_sfn.statemachine import SfnOptions, build_state_machine, state_machine_for
+from flowkit_sfn.statemachine import (
+    SfnOptions,
+    build_state_machine,
+    flow_parameters,
+    state_machine_for,
+)
 
-__all__ = ["SfnOptions", "build_state_machine", "state_machine_for"]
+__all__ = ["SfnOptions", "build_state_machine", "flow_parameters", "state_machine_for"]

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from flowkit.extend import FlowkitError
-from flowkit_sfn.statemachine import SfnOptions, build_state_machine
+from flowkit_sfn.statemachine import SfnOptions, build_state_machine, flow_parameters
 
 
 class NotDeployable(FlowkitError):
@@ -70,7 +70,8 @@ def make_command(flow: Any) -> click.Command:
             table=table,
             inline_limit=inline_limit,
         )
-        machine = build_state_machine(graph, flow.decorators(graph), options)
+        parameters = flow_parameters(flow.flow_cls)
+        machine = build_state_machine(graph, flow.decorators(graph), options, parameters)
         click.echo(json.dumps(machine, indent=2))
 
     return group

@@ -16,7 +16,7 @@ from flowtests import SHAPE_CASES, SHAPES, FlowRunner
 
 from flowkit.extend import load_graph
 from flowkit_sfn import SfnOptions, build_state_machine, state_machine_for
-from flowkit_sfn.statemachine import BATCH_SUBMIT
+from flowkit_sfn.statemachine import BATCH_SUBMIT, INPUT_STATE
 
 
 def _flow_class(file: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> type:
@@ -84,14 +84,14 @@ def test_every_shape_passes_statelint(shape: str, monkeypatch: pytest.MonkeyPatc
     case = SHAPE_CASES[shape]
     graph = load_graph(_flow_class(case.file, case.flow, monkeypatch))
     assert set(tasks_of(machine)) == set(graph.steps)
-    assert machine["StartAt"] == "init"
+    assert machine["StartAt"] == INPUT_STATE  # the execution input is checked, then init
     assert "$$.Execution.Name" in json.dumps(machine["States"]["init"])
 
 
 def test_linear_is_a_chain_of_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     machine = _shape_machine("linear", monkeypatch)
     assert sorted(tasks_of(machine)) == ["a", "b", "c", "end", "start"]
-    assert set(types_of(machine)) == {"Pass", "Task"}
+    assert set(types_of(machine)) == {"Choice", "Pass", "Task"}  # the Choice: the input check
     assert machine["States"]["start"]["Next"] == "a"
     assert machine["States"]["end"]["End"] is True
 
@@ -145,7 +145,7 @@ def test_nested_foreach_is_a_map_inside_a_map(monkeypatch: pytest.MonkeyPatch) -
 def test_switch_is_a_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     machine = _shape_machine("switch", monkeypatch)
     states = machine["States"]
-    choice = next(s for s in states.values() if s["Type"] == "Choice")
+    choice = next(s for n, s in states.items() if s["Type"] == "Choice" and n != INPUT_STATE)
     targets = {c["StringEquals"]: c["Next"] for c in choice["Choices"]}
     assert set(targets.values()) <= set(states)
     assert len(targets) >= 2
@@ -248,7 +248,7 @@ def test_build_state_machine_without_decorators(monkeypatch: pytest.MonkeyPatch)
     graph = load_graph(_flow_class(case.file, case.flow, monkeypatch))
     machine = build_state_machine(graph)
     assert statelint_problems(machine) == ""
-    assert machine["Comment"] == "flowkit flow BranchFlow"
+    assert machine["Comment"].startswith("flowkit flow BranchFlow;")
 
 
 def test_shapes_folder_is_the_one_tested() -> None:
@@ -271,7 +271,7 @@ def test_create_only_json_prints_a_valid_machine(tmp_path: Path) -> None:
     assert result.returncode == 0, result.output
     machine = json.loads(result.stdout)
     assert statelint_problems(machine) == ""
-    assert machine["Comment"] == "flowkit flow NestedForeachFlow"
+    assert machine["Comment"] == "flowkit flow NestedForeachFlow; execution input: none needed"
     assert {t["Parameters"]["JobQueue"] for g in tasks_of(machine).values() for t in g} == {"q-cli"}
     # the queue defaults to the Batch plugin's batch_queue setting
     default = runner(case.file, "step-functions", "create", "--only-json", FLOWKIT_BATCH_QUEUE="qb")
