@@ -122,7 +122,8 @@ class BackendBase(ABC):
     A subclass implements ``write``, ``read``, ``exists``, ``list``, ``size`` and ``delete``
     and sets ``root``; it inherits an existence-checked ``write_new``, a ``write_stream`` that
     joins the chunks, a copy-then-delete ``move``, a ``check`` that lists the root, and an
-    ``errors`` that lets every exception through. Override whichever the store can do better.
+    ``errors`` that explains exceptions through :meth:`translate` (by default: none).
+    Override whichever the store can do better.
     """
 
     root: str = ""
@@ -177,8 +178,23 @@ class BackendBase(ABC):
 
     @contextmanager
     def errors(self, url: str) -> Iterator[None]:
-        """Let every exception through (override to explain the store's own)."""
-        yield
+        """Turn the store's exceptions into :class:`DatastoreError` subclasses via
+        :meth:`translate`; ``FileNotFoundError`` and friends pass through (callers turn them
+        into :class:`~flowkit.errors.ObjectNotFound` with the key)."""
+        try:
+            yield
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, DatastoreError):
+            raise
+        except Exception as exc:
+            error = self.translate(exc, url)
+            if error is None:
+                raise
+            raise error from exc
+
+    def translate(self, exc: Exception, url: str) -> DatastoreError | None:
+        """The :class:`DatastoreError` that explains ``exc``, or ``None`` to let it propagate
+        (the default: override to explain the store's own exceptions)."""
+        return None
 
 
 def read_exactly(

@@ -15,8 +15,8 @@ from __future__ import annotations
 import builtins
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from typing import Any
 
 import fsspec
@@ -182,23 +182,6 @@ class FsspecBackend(BackendBase):
         self.fs.rm_file(self._path(key))
 
     # -- errors ----------------------------------------------------------------------------
-
-    @contextmanager
-    def errors(self, url: str) -> Iterator[None]:
-        """Turn the library's exceptions into :class:`DatastoreError` subclasses.
-
-        ``FileNotFoundError`` and friends pass through: callers turn them into
-        :class:`~flowkit.errors.ObjectNotFound` with the key.
-        """
-        try:
-            yield
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, DatastoreError):
-            raise
-        except Exception as exc:
-            error = self.translate(exc, url)
-            if error is None:
-                raise
-            raise error from exc
 
     def translate(self, exc: Exception, url: str) -> DatastoreError | None:
         """The :class:`DatastoreError` that explains ``exc``, or ``None`` to let it propagate."""

@@ -41,8 +41,8 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Coroutine, Iterable, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import Callable, Coroutine, Iterable
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import fsspec
@@ -366,20 +366,6 @@ class S3Backend(BackendBase):
         async with AsyncExitStack() as stack:
             client = await self._open_client(stack, _PREFLIGHT_ATTEMPTS)
             await client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
-
-    @contextmanager
-    def errors(self, url: str) -> Iterator[None]:
-        """Turn botocore's and the network's exceptions into :class:`DatastoreError`
-        subclasses; ``FileNotFoundError`` passes through (the caller names the key)."""
-        try:
-            yield
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, DatastoreError):
-            raise
-        except Exception as exc:
-            error = self.translate(exc, url)
-            if error is None:
-                raise
-            raise error from exc
 
     def translate(self, exc: Exception, url: str) -> DatastoreError | None:
         """The :class:`DatastoreError` that explains ``exc``, or ``None`` to let it propagate."""
