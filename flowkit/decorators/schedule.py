@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from flowkit.decorators.attach import flow_decorator, flow_decorators
 from flowkit.decorators.base import DecoratorArgumentError, FlowDecorator
 from flowkit.decorators.cron import PRESETS, CronError, CronSchedule, parse_cron
+from flowkit.dsl.parameters import Parameter
 from flowkit.errors import did_you_mean
 
 
@@ -40,6 +41,10 @@ def _located(cls: type[FlowDecorator]) -> Callable[..., Any]:
             record = flow_decorators(target)[0]
             if isinstance(record, (_Declaring, DecoratorArgumentError)):
                 record.location = record.location or where
+            if isinstance(record, _Declaring):
+                # flow_init gets only the graph; @trigger(parameters=) checks the names it
+                # maps against the parameters the flow class declares.
+                record.flow_class = target
             return result
 
         return apply(flow_cls) if isinstance(flow_cls, type) else apply
@@ -51,6 +56,7 @@ def _located(cls: type[FlowDecorator]) -> Callable[..., Any]:
 
 class _Declaring(FlowDecorator, ABC):
     location = ""
+    flow_class: type | None = None
 
     def _bad(self, message: str, hint: str) -> DecoratorArgumentError:
         return DecoratorArgumentError(f"@{self.name}: {message}", hint=hint, location=self.location)
@@ -157,19 +163,82 @@ class S3Trigger:
     suffix: str
 
 
+#: What ``@trigger(parameters=...)`` can hand a flow parameter, from the object that landed.
+S3_FIELDS = ("url", "bucket", "key", "etag", "version_id")
+
+
 class TriggerDecorator(_Declaring):
     """Start the deployed flow when an object lands under an S3 prefix.
 
-    ``@trigger(s3="s3://bucket/incoming/", suffix=".parquet")``. The run receives the object's
-    URL, etag and version as parameters (once deployers exist).
+    ``@trigger(s3="s3://bucket/incoming/", suffix=".parquet", parameters={"src": "url"})``.
+    The run sees the object in ``current.trigger`` (type ``s3``, ``url``, ``bucket``, ``key``,
+    ``etag``, ``version_id``); ``parameters=`` maps flow parameters to those fields, so the
+    object's URL, etag or version reach the run as parameter values.
     """
 
     name = "trigger"
-    defaults: ClassVar[dict[str, Any]] = {"s3": None, "suffix": ""}
+    defaults: ClassVar[dict[str, Any]] = {"s3": None, "suffix": "", "parameters": {}}
 
     def flow_init(self, graph: Any) -> None:
-        """Check the S3 URL and suffix."""
+        """Check the S3 URL, the suffix and the parameters mapping."""
         self.s3_trigger()
+        self.parameter_fields()
+
+    def parameter_fields(self) -> dict[str, str]:
+        """The ``parameters=`` mapping (flow parameter name -> object field), checked.
+
+        Raises:
+            DecoratorArgumentError: Not a dict of strings, a field that is not one of
+                :data:`S3_FIELDS`, a name the flow declares no parameter for, or a required
+                parameter without default that the mapping leaves out (no value could reach it).
+        """
+        mapping = self.attributes["parameters"]
+        example = '@trigger(s3="s3://my-bucket/incoming/", parameters={"src": "url"})'
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+        ):
+            raise self._bad(
+                f"parameters={mapping!r} must map flow parameter names to object fields",
+                hint=f"e.g. {example}",
+            )
+        for name, field in mapping.items():
+            if field not in S3_FIELDS:
+                raise self._bad(
+                    f"parameters: {name!r} is mapped to {field!r}, which is not a field of the "
+                    "object." + did_you_mean(field, list(S3_FIELDS)),
+                    hint=f"map it to one of {', '.join(S3_FIELDS)}",
+                )
+        declared = self._flow_parameters()
+        if declared is None:
+            return dict(mapping)
+        for name in mapping:
+            if name not in declared:
+                known = ", ".join(sorted(declared)) or "none"
+                raise self._bad(
+                    f"parameters: the flow has no parameter {name!r}."
+                    + did_you_mean(name, sorted(declared)),
+                    hint=f"name one of the flow's parameters ({known}), or add "
+                    f'{name} = Parameter("{name}") to the flow',
+                )
+        for name, parameter in declared.items():
+            if parameter.required and parameter.default is None and name not in mapping:
+                raise self._bad(
+                    f"the flow's parameter {name!r} is required and has no default, and a run "
+                    "started by this trigger gets no value for it",
+                    hint=f'map it, e.g. parameters={{"{name}": "url"}}, or give it a default',
+                )
+        return dict(mapping)
+
+    def _flow_parameters(self) -> dict[str, Parameter] | None:
+        """The flow's parameters by name (``None`` when the decorator was not on a class)."""
+        if self.flow_class is None:
+            return None
+        found: dict[str, Parameter] = {}
+        for klass in reversed(self.flow_class.__mro__):
+            for value in vars(klass).values():
+                if isinstance(value, Parameter):
+                    found[value.name] = value
+        return found
 
     def s3_trigger(self) -> S3Trigger:
         """The bucket, prefix and suffix, checked.
@@ -195,7 +264,10 @@ class TriggerDecorator(_Declaring):
         """One line: what starts a run."""
         found = self.s3_trigger()
         where = f"s3://{found.bucket}/{found.prefix}" + (f"*{found.suffix}" if found.suffix else "")
-        return [f"trigger: a new object under {where} (Object Created)"]
+        lines = [f"trigger: a new object under {where} (Object Created)"]
+        for name, field in self.parameter_fields().items():
+            lines.append(f"  parameter {name} = the object's {field}")
+        return lines
 
 
 class TriggerOnFinishDecorator(_Declaring):

@@ -1,43 +1,63 @@
 """The EventBridge side of a Step Functions deployment: what starts a deployed flow's runs.
 
-Three kinds of request, built by pure functions from a flow's decorators:
+:func:`deploy_events` (called by ``step-functions create``) makes what a flow's decorators ask
+for, and :func:`remove_events` (``step-functions delete``) removes it all:
 
-* ``@schedule`` -> an EventBridge **Scheduler** schedule (:func:`schedule_request`), its cron
-  read in the decorator's time zone;
+* ``@schedule`` -> an EventBridge **Scheduler** schedule (:func:`schedule_request`) that starts
+  the flow's state machine with ``{"parameters": {}}``, its cron read in the decorator's time
+  zone;
 * ``@trigger(s3=...)`` -> an EventBridge **rule** on S3 ``Object Created`` for the bucket,
-  prefix and suffix (:func:`s3_rule`), whose target's input transformer hands the object's URL,
-  key, etag and version to the run;
+  prefix and suffix (:func:`s3_rule`). Its target is the flow's *starter* state machine
+  (:mod:`flowkit_sfn.starter`), which names the run after the object so a duplicated event
+  starts no second run; the rule's input transformer builds the run's input, the trigger's
+  ``parameters=`` mapping included;
 * ``@trigger_on_finish(flow=...)`` -> a rule on the upstream state machine's ``SUCCEEDED``
-  status changes (:func:`finish_rule`).
+  status changes (:func:`finish_rule`), starting the flow with the upstream run's id.
 
-:func:`apply` creates or updates them and changes nothing when AWS already holds the same
-configuration, so a deployer can re-run it freely. S3 delivers events at least once; a starter
-that names each execution :func:`execution_name_for_object` turns a duplicate event into the
-same execution name, and Step Functions starts no second run for an existing name.
+Everything is named from the state machine name (:mod:`flowkit_sfn.naming`) and marked as
+this deployment's in its description, so a re-deployment finds and removes what the flow no
+longer declares. Applying is idempotent (:mod:`flowkit_sfn.eventsync`): what AWS already holds
+unchanged gets no update call.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowkit.extend import (
-    FlowkitError,
     ScheduleDecorator,
     TriggerDecorator,
     TriggerOnFinishDecorator,
     flow_decorators,
 )
+from flowkit_sfn import eventsync
+from flowkit_sfn.eventsync import (
+    EventsConfigError,
+    RuleRequest,
+    ScheduleRequest,
+    StarterRequest,
+    owner_mark,
+)
+from flowkit_sfn.naming import arn_beside, resource_name, upstream_state_machine_name
+from flowkit_sfn.starter import execution_name_for_object, starter_definition
 
-#: The longest execution name Step Functions accepts.
-MAX_EXECUTION_NAME = 80
-#: Hex digits of the object-identity hash kept in an execution name.
-_HASH_CHARS = 24
-_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+__all__ = [
+    "S3_INPUT_PATHS",
+    "EventsConfigError",
+    "RuleRequest",
+    "ScheduleRequest",
+    "StarterRequest",
+    "deploy_events",
+    "execution_name_for_object",
+    "finish_rule",
+    "remove_events",
+    "requests_for_flow",
+    "s3_rule",
+    "schedule_request",
+    "transform_event",
+]
 
 #: Paths the S3 rule's input transformer reads from an ``Object Created`` event.
 S3_INPUT_PATHS = {
@@ -46,40 +66,15 @@ S3_INPUT_PATHS = {
     "etag": "$.detail.object.etag",
     "version": "$.detail.object.version-id",
 }
-#: The execution input the S3 rule builds (every placeholder sits inside a JSON string).
-S3_INPUT_TEMPLATE = (
-    '{"trigger": {"url": "s3://<bucket>/<key>", "bucket": "<bucket>", "key": "<key>", '
-    '"etag": "<etag>", "version_id": "<version>"}}'
-)
-
-
-class EventsConfigError(FlowkitError):
-    """A trigger cannot be turned into an EventBridge request."""
-
-
-@dataclass(frozen=True)
-class ScheduleRequest:
-    """Keyword arguments for ``scheduler.create_schedule`` / ``update_schedule``."""
-
-    kwargs: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        """The schedule's name."""
-        return str(self.kwargs["Name"])
-
-
-@dataclass(frozen=True)
-class RuleRequest:
-    """Keyword arguments for ``events.put_rule`` and the ``put_targets`` that go with it."""
-
-    rule: dict[str, Any]
-    targets: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        """The rule's name."""
-        return str(self.rule["Name"])
+#: What each field a ``@trigger(parameters=...)`` mapping may name becomes in the template.
+_S3_FIELD_TEXT = {
+    "url": "s3://<bucket>/<key>",
+    "bucket": "<bucket>",
+    "key": "<key>",
+    "etag": "<etag>",
+    "version_id": "<version>",
+}
+_TARGET_ID = "start-run"
 
 
 def schedule_request(
@@ -87,16 +82,16 @@ def schedule_request(
     schedule: ScheduleDecorator,
     state_machine_arn: str,
     role_arn: str,
-    input: Mapping[str, Any] | None = None,
+    description: str = "",
 ) -> ScheduleRequest:
     """The EventBridge Scheduler schedule that starts ``state_machine_arn`` per ``@schedule``.
 
     Args:
-        name: The schedule's name (1-64 characters), e.g. the deployment name.
+        name: The schedule's name (1-64 characters).
         schedule: The flow's ``@schedule`` decorator.
-        state_machine_arn: The state machine each firing starts.
+        state_machine_arn: The state machine each firing starts, with ``{"parameters": {}}``.
         role_arn: The role Scheduler assumes to call ``states:StartExecution``.
-        input: The execution input (JSON-serialisable); ``{}`` when omitted.
+        description: The schedule's description (the deployment's mark).
 
     Raises:
         DecoratorArgumentError: The schedule's cron or time zone is invalid.
@@ -104,6 +99,7 @@ def schedule_request(
     return ScheduleRequest(
         {
             "Name": name,
+            "Description": description or f"flowkit @schedule: {schedule.describe()[0]}",
             "ScheduleExpression": schedule.cron_schedule().aws_expression,
             "ScheduleExpressionTimezone": schedule.zone(),
             "FlexibleTimeWindow": {"Mode": "OFF"},
@@ -111,16 +107,35 @@ def schedule_request(
             "Target": {
                 "Arn": state_machine_arn,
                 "RoleArn": role_arn,
-                "Input": json.dumps(dict(input or {}), sort_keys=True),
+                "Input": json.dumps({"parameters": {}}),
             },
         }
     )
 
 
+def s3_input_template(trigger: TriggerDecorator) -> str:
+    """The execution input the S3 rule's transformer builds (placeholders inside JSON strings).
+
+    ``{"parameters": {<flow parameter>: <field>, ...}, "trigger": {"type": "s3", "url",
+    "bucket", "key", "etag", "version_id"}}``, the parameters as ``@trigger(parameters=...)``
+    maps them.
+    """
+    parameters = ", ".join(
+        f'{json.dumps(name)}: "{_S3_FIELD_TEXT[field]}"'
+        for name, field in trigger.parameter_fields().items()
+    )
+    fields = ", ".join(f'"{field}": "{text}"' for field, text in _S3_FIELD_TEXT.items())
+    return f'{{"parameters": {{{parameters}}}, "trigger": {{"type": "s3", {fields}}}}}'
+
+
 def s3_rule(
-    name: str, trigger: TriggerDecorator, state_machine_arn: str, role_arn: str
+    name: str,
+    trigger: TriggerDecorator,
+    starter_arn: str,
+    role_arn: str,
+    description: str = "",
 ) -> RuleRequest:
-    """The rule that starts ``state_machine_arn`` when an object lands where ``@trigger`` says.
+    """The rule that starts the flow (through its starter) when an object lands where asked.
 
     The bucket must send its events to EventBridge (its notification configuration's
     ``EventBridgeConfiguration``); that is the bucket owner's setting, not made here.
@@ -128,70 +143,82 @@ def s3_rule(
     Args:
         name: The rule's name (1-64 characters).
         trigger: The flow's ``@trigger`` decorator.
-        state_machine_arn: The state machine a matching event starts.
+        starter_arn: The starter state machine a matching event starts.
         role_arn: The role EventBridge assumes to call ``states:StartExecution``.
+        description: The rule's description (the deployment's mark).
 
     Raises:
-        DecoratorArgumentError: The trigger's S3 URL is invalid.
+        DecoratorArgumentError: The trigger's S3 URL or parameters mapping is invalid.
     """
     where = trigger.s3_trigger()
-    key_filter: dict[str, Any] = {}
-    if where.prefix:
-        key_filter["prefix"] = where.prefix
-    if where.suffix:
-        key_filter["suffix"] = where.suffix
     detail: dict[str, Any] = {"bucket": {"name": [where.bucket]}}
-    if key_filter:
-        # EventBridge takes one matcher per object; a prefix and a suffix together need the
-        # wildcard form.
+    if where.prefix or where.suffix:
         detail["object"] = {"key": [_key_matcher(where.prefix, where.suffix)]}
     pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": detail}
     target = {
-        "Id": "start-run",
-        "Arn": state_machine_arn,
+        "Id": _TARGET_ID,
+        "Arn": starter_arn,
         "RoleArn": role_arn,
         "InputTransformer": {
             "InputPathsMap": dict(S3_INPUT_PATHS),
-            "InputTemplate": S3_INPUT_TEMPLATE,
+            "InputTemplate": s3_input_template(trigger),
         },
     }
-    return RuleRequest(_rule(name, pattern, f"flowkit @trigger: {trigger.describe()[0]}"), [target])
+    text = description or f"flowkit @trigger: {trigger.describe()[0]}"
+    return RuleRequest(_rule(name, pattern, text), [target])
 
 
 def _key_matcher(prefix: str, suffix: str) -> dict[str, str]:
     if prefix and suffix:
+        # EventBridge takes one matcher per field; a prefix and a suffix together need the
+        # wildcard form.
         escaped = [part.replace("\\", "\\\\").replace("*", "\\*") for part in (prefix, suffix)]
         return {"wildcard": f"{escaped[0]}*{escaped[1]}"}
     return {"prefix": prefix} if prefix else {"suffix": suffix}
 
 
 def finish_rule(
-    name: str, upstream_state_machine_arn: str, state_machine_arn: str, role_arn: str
+    name: str,
+    upstream_flow: str,
+    upstream_state_machine_arn: str,
+    state_machine_arn: str,
+    role_arn: str,
+    description: str = "",
 ) -> RuleRequest:
-    """The rule that starts ``state_machine_arn`` when a run of the upstream one succeeds.
+    """The rule that starts ``state_machine_arn`` when a run of the upstream flow succeeds.
+
+    The run's input is ``{"parameters": {}, "trigger": {"type": "run", "flow": <upstream>,
+    "run_id": "sfn-<upstream execution name>"}}``: the upstream run's id, as the client
+    names runs made by Step Functions.
 
     Args:
         name: The rule's name (1-64 characters).
-        upstream_state_machine_arn: The deployed flow named by ``@trigger_on_finish``.
+        upstream_flow: The flow ``@trigger_on_finish`` names.
+        upstream_state_machine_arn: Its deployed state machine (may be deployed later).
         state_machine_arn: The state machine to start.
         role_arn: The role EventBridge assumes to call ``states:StartExecution``.
+        description: The rule's description (the deployment's mark).
     """
     pattern = {
         "source": ["aws.states"],
         "detail-type": ["Step Functions Execution Status Change"],
         "detail": {"status": ["SUCCEEDED"], "stateMachineArn": [upstream_state_machine_arn]},
     }
+    flow = json.dumps(upstream_flow)
     target = {
-        "Id": "start-run",
+        "Id": _TARGET_ID,
         "Arn": state_machine_arn,
         "RoleArn": role_arn,
         "InputTransformer": {
-            "InputPathsMap": {"execution": "$.detail.executionArn"},
-            "InputTemplate": '{"trigger": {"upstream_execution": "<execution>"}}',
+            "InputPathsMap": {"execution": "$.detail.name"},
+            "InputTemplate": (
+                f'{{"parameters": {{}}, "trigger": {{"type": "run", "flow": {flow}, '
+                '"run_id": "sfn-<execution>"}}'
+            ),
         },
     }
-    description = f"flowkit @trigger_on_finish: {upstream_state_machine_arn} succeeded"
-    return RuleRequest(_rule(name, pattern, description), [target])
+    text = description or f"flowkit @trigger_on_finish: {upstream_state_machine_arn} succeeded"
+    return RuleRequest(_rule(name, pattern, text), [target])
 
 
 def _rule(name: str, pattern: dict[str, Any], description: str) -> dict[str, Any]:
@@ -204,74 +231,112 @@ def _rule(name: str, pattern: dict[str, Any], description: str) -> dict[str, Any
 
 
 def requests_for_flow(
-    flow_cls: type,
-    name: str,
-    state_machine_arn: str,
-    role_arn: str,
-    upstream_arns: Mapping[str, str] | None = None,
-) -> list[ScheduleRequest | RuleRequest]:
-    """Every schedule and rule a flow's decorators ask for, named after ``name``.
+    flow_cls: type, state_machine_name: str, state_machine_arn: str, role_arn: str
+) -> list[ScheduleRequest | RuleRequest | StarterRequest]:
+    """Everything a flow's decorators ask for, named after its state machine.
 
     Args:
         flow_cls: The flow class.
-        name: The deployment's name; requests are ``<name>``, ``<name>-s3-<i>``,
-            ``<name>-after-<Flow>``.
-        state_machine_arn: The flow's state machine.
-        role_arn: The role Scheduler and EventBridge assume to start it.
-        upstream_arns: State machine ARN of each flow ``@trigger_on_finish`` names.
+        state_machine_name: The flow's state machine name (:mod:`flowkit_sfn.naming`).
+        state_machine_arn: Its ARN; the starter and upstream flows are in its account/region.
+        role_arn: The role Scheduler, EventBridge and the starter use to start executions.
 
     Raises:
-        EventsConfigError: An upstream flow has no state machine ARN in ``upstream_arns``.
+        DecoratorArgumentError: A decorator's arguments are invalid.
+        NamingError: The state machine name does not follow the flow's name.
     """
-    upstream_arns = upstream_arns or {}
-    requests: list[ScheduleRequest | RuleRequest] = []
+    mark = owner_mark(state_machine_name)
+    flow_name = flow_cls.__name__
+    requests: list[ScheduleRequest | RuleRequest | StarterRequest] = []
+    starter_name = resource_name(state_machine_name, "starter")
+    starter_arn = arn_beside(state_machine_arn, starter_name)
     triggers = 0
     for deco in flow_decorators(flow_cls):
         if isinstance(deco, ScheduleDecorator):
-            requests.append(schedule_request(name, deco, state_machine_arn, role_arn))
+            name = resource_name(state_machine_name, "schedule")
+            text = f"{mark} {deco.describe()[0]}"
+            requests.append(schedule_request(name, deco, state_machine_arn, role_arn, text))
         elif isinstance(deco, TriggerDecorator):
             triggers += 1
-            rule_name = f"{name}-s3-{triggers}"
-            requests.append(s3_rule(rule_name, deco, state_machine_arn, role_arn))
+            name = resource_name(state_machine_name, "s3", str(triggers))
+            text = f"{mark} {deco.describe()[0]}"
+            requests.append(s3_rule(name, deco, starter_arn, role_arn, text))
         elif isinstance(deco, TriggerOnFinishDecorator):
             for upstream in deco.upstream():
-                if upstream not in upstream_arns:
-                    raise EventsConfigError(
-                        f"@trigger_on_finish names {upstream}, which has no deployed state machine",
-                        hint=f"deploy {upstream} first, or pass its state machine ARN",
-                    )
-                rule_name = f"{name}-after-{upstream}"
+                name = resource_name(state_machine_name, "after", upstream)
+                machine = upstream_state_machine_name(state_machine_name, flow_name, upstream)
+                upstream_arn = arn_beside(state_machine_arn, machine)
+                text = f"{mark} trigger: a successful run of {machine}"
                 requests.append(
-                    finish_rule(rule_name, upstream_arns[upstream], state_machine_arn, role_arn)
+                    finish_rule(name, upstream, upstream_arn, state_machine_arn, role_arn, text)
                 )
+    if triggers:
+        definition = starter_definition(state_machine_arn, state_machine_name)
+        requests.insert(0, StarterRequest(starter_name, starter_arn, definition, role_arn))
     return requests
 
 
-def execution_name_for_object(bucket: str, key: str, version_or_etag: str) -> str:
-    """A Step Functions execution name that is the same for every delivery of one S3 object.
+def deploy_events(
+    flow_cls: type,
+    *,
+    state_machine_name: str,
+    state_machine_arn: str,
+    role_arn: str,
+    client: Callable[[str], Any],
+) -> list[str]:
+    """Create or update every schedule, rule and starter the flow's decorators ask for.
 
-    Readable where it can be (``bucket-key`` with unsafe characters replaced), always ending in
-    a hash of the exact identity so two objects whose readable parts collide stay distinct.
-    At most 80 characters of ``A-Z a-z 0-9 _ -``.
+    Idempotent: what AWS already holds unchanged gets no update call. Schedules, rules and a
+    starter this deployment made earlier that the flow no longer declares are deleted.
 
     Args:
-        bucket: The bucket name.
-        key: The object key.
-        version_or_etag: The version id, or the etag when the bucket is not versioned.
+        flow_cls: The flow class.
+        state_machine_name: The flow's state machine name (:mod:`flowkit_sfn.naming`).
+        state_machine_arn: Its ARN.
+        role_arn: The role EventBridge Scheduler, EventBridge and the starter state machine
+            assume to start executions; it must trust ``scheduler.amazonaws.com``,
+            ``events.amazonaws.com`` and ``states.amazonaws.com`` as the flow needs them.
+        client: ``client("scheduler" | "events" | "stepfunctions" | "iam")`` -> boto3 client.
+
+    Returns:
+        The ARNs of the schedules, rules and starter state machine now deployed.
+
+    Raises:
+        DecoratorArgumentError: A decorator's arguments are invalid.
+        EventsConfigError: The role cannot be assumed by a service that needs it.
+        NamingError: The state machine name or ARN does not fit the flow.
     """
-    identity = json.dumps([bucket, key, version_or_etag])
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:_HASH_CHARS]
-    readable = _UNSAFE_NAME_CHARS.sub("-", f"{bucket}-{key}").strip("-")
-    room = MAX_EXECUTION_NAME - _HASH_CHARS - 1
-    return f"{readable[:room]}-{digest}" if readable else digest
+    requests = requests_for_flow(flow_cls, state_machine_name, state_machine_arn, role_arn)
+    needed = eventsync.services_assuming(requests)
+    missing = eventsync.untrusted_services(client("iam"), role_arn, needed)
+    if missing:
+        raise EventsConfigError(
+            f"the role {role_arn} does not trust {', '.join(missing)}, which must assume it "
+            f"to start {state_machine_name}",
+            hint="add them as Service principals of sts:AssumeRole in the role's trust policy",
+        )
+    return eventsync.sync(client, state_machine_name, requests)
+
+
+def remove_events(*, state_machine_name: str, client: Callable[[str], Any]) -> list[str]:
+    """Delete every schedule, rule and starter :func:`deploy_events` made for a state machine.
+
+    Args:
+        state_machine_name: The flow's state machine name.
+        client: ``client("scheduler" | "events" | "stepfunctions")`` -> boto3 client.
+
+    Returns:
+        The ARNs (rules, starter) and names (schedules) deleted.
+    """
+    return eventsync.sync(client, state_machine_name, [])
 
 
 def transform_event(input_transformer: Mapping[str, Any], event: Mapping[str, Any]) -> str:
     """The input EventBridge builds from ``event`` with a target's ``InputTransformer``.
 
     Covers what this module's transformers use: ``$.a.b`` paths and placeholders inside JSON
-    strings (a missing path gives an empty string). For local tests and starters, which see
-    the same execution input a rule's target receives.
+    strings (a missing path gives an empty string). For tests, which deliver an event document
+    to the target a rule names as EventBridge would.
     """
     template = str(input_transformer["InputTemplate"])
     for placeholder, path in input_transformer.get("InputPathsMap", {}).items():
@@ -281,73 +346,3 @@ def transform_event(input_transformer: Mapping[str, Any], event: Mapping[str, An
         text = "" if value is None else str(value)
         template = template.replace(f"<{placeholder}>", json.dumps(text)[1:-1])
     return template
-
-
-def apply(
-    clients: Mapping[str, Any], requests: Sequence[ScheduleRequest | RuleRequest]
-) -> list[str]:
-    """Create or update each schedule and rule; leave alone what already matches.
-
-    Args:
-        clients: boto3 clients under ``"scheduler"`` and ``"events"``.
-        requests: What :func:`schedule_request`, :func:`s3_rule` and :func:`finish_rule` made.
-
-    Returns:
-        One line per change made (``created schedule X``, ``updated rule Y``); empty when AWS
-        already held exactly this configuration.
-    """
-    changes: list[str] = []
-    for request in requests:
-        if isinstance(request, ScheduleRequest):
-            change = _apply_schedule(clients["scheduler"], request)
-        else:
-            change = _apply_rule(clients["events"], request)
-        if change:
-            changes.append(change)
-    return changes
-
-
-def _apply_schedule(scheduler: Any, request: ScheduleRequest) -> str:
-    try:
-        current = scheduler.get_schedule(Name=request.name)
-    except scheduler.exceptions.ResourceNotFoundException:
-        scheduler.create_schedule(**request.kwargs)
-        return f"created schedule {request.name}"
-    if _same(request.kwargs, current):
-        return ""
-    scheduler.update_schedule(**request.kwargs)
-    return f"updated schedule {request.name}"
-
-
-def _apply_rule(events: Any, request: RuleRequest) -> str:
-    try:
-        current = events.describe_rule(Name=request.name)
-    except events.exceptions.ResourceNotFoundException:
-        current = None
-    rule_same = current is not None and _same(
-        {**request.rule, "EventPattern": json.loads(request.rule["EventPattern"])},
-        {**current, "EventPattern": json.loads(current.get("EventPattern") or "null")},
-    )
-    held = [] if current is None else events.list_targets_by_rule(Rule=request.name)["Targets"]
-    targets_same = len(held) == len(request.targets) and all(
-        any(_same(wanted, target) for target in held) for wanted in request.targets
-    )
-    if rule_same and targets_same:
-        return ""
-    events.put_rule(**request.rule)
-    if request.targets:
-        events.put_targets(Rule=request.name, Targets=request.targets)
-    # A target an earlier deployment made that this one no longer has must stop firing.
-    stale = {target["Id"] for target in held} - {target["Id"] for target in request.targets}
-    if stale:
-        events.remove_targets(Rule=request.name, Ids=sorted(stale))
-    return f"{'created' if current is None else 'updated'} rule {request.name}"
-
-
-def _same(wanted: Any, held: Any) -> bool:
-    """Whether ``held`` has every field of ``wanted`` with the same value (AWS adds defaults)."""
-    if isinstance(wanted, Mapping):
-        return isinstance(held, Mapping) and all(
-            key in held and _same(value, held[key]) for key, value in wanted.items()
-        )
-    return bool(wanted == held)
