@@ -354,3 +354,29 @@ def test_the_finish_rule_field_by_field_and_the_input_it_builds(aws: AwsCalls) -
         remove_events(state_machine_name="ReportFlow", client=aws)
         for arn in (machine, upstream):
             sfn.delete_state_machine(stateMachineArn=arn)
+
+
+def test_transform_event_escapes_values_into_json() -> None:
+    from flowkit_sfn.events import transform_event
+
+    transformer = {
+        "InputPathsMap": {"k": "$.detail.key", "gone": "$.detail.nope"},
+        "InputTemplate": '{"key": "<k>", "missing": "<gone>"}',
+    }
+    event = {"detail": {"key": 'odd "quoted" \\ key'}}
+    assert json.loads(transform_event(transformer, event)) == {
+        "key": 'odd "quoted" \\ key',
+        "missing": "",
+    }
+
+
+def test_run_names_are_valid_deterministic_and_distinct() -> None:
+    name = execution_name_for_object("bkt", "a/b c.parquet", "v1", "e")
+    assert name == execution_name_for_object("bkt", "a/b c.parquet", "v1", "e")
+    assert name != execution_name_for_object("bkt", "a/b c.parquet", "v2", "e")
+    assert name != execution_name_for_object("bkt", "a/b c.parquet", "v1", "f")
+    # the identity's separator cannot make two objects one: bucket, version and etag hold no "/"
+    assert execution_name_for_object("b", "k/v", "", "e") != execution_name_for_object(
+        "b", "k", "v", "e"
+    )
+    assert len(name) == 67 and all(c in "0123456789abcdefs-" for c in name)
