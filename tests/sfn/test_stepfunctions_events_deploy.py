@@ -254,7 +254,7 @@ def test_a_role_the_scheduler_cannot_assume_is_refused_before_anything_is_made(
     iam.update_assume_role_policy(RoleName=ROLE_NAME, PolicyDocument=_trust("events", "states"))
     aws.take()
 
-    with pytest.raises(EventsConfigError, match="scheduler.amazonaws.com") as caught:
+    with pytest.raises(EventsConfigError, match=r"scheduler\.amazonaws\.com") as caught:
         deploy(aws, report_flow())
     assert "Fix:" in str(caught.value)
     assert writes(aws.take()) == []
