@@ -315,7 +315,8 @@ def deploy_events(
             f"to start {state_machine_name}",
             hint="add them as Service principals of sts:AssumeRole in the role's trust policy",
         )
-    return eventsync.sync(client, state_machine_name, requests)
+    deployed, _ = eventsync.sync(client, state_machine_name, requests)
+    return deployed
 
 
 def remove_events(*, state_machine_name: str, client: Callable[[str], Any]) -> list[str]:
@@ -326,9 +327,10 @@ def remove_events(*, state_machine_name: str, client: Callable[[str], Any]) -> l
         client: ``client("scheduler" | "events" | "stepfunctions")`` -> boto3 client.
 
     Returns:
-        The ARNs (rules, starter) and names (schedules) deleted.
+        The ARNs of the schedules, rules and starter deleted.
     """
-    return eventsync.sync(client, state_machine_name, [])
+    _, removed = eventsync.sync(client, state_machine_name, [])
+    return removed
 
 
 def transform_event(input_transformer: Mapping[str, Any], event: Mapping[str, Any]) -> str:

@@ -126,7 +126,7 @@ def _as_list(value: Any) -> list[Any]:
 
 def sync(
     client: Callable[[str], Any], state_machine: str, requests: Sequence[Request]
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """Make AWS hold exactly ``requests`` of the deployment of ``state_machine``.
 
     Args:
@@ -135,7 +135,7 @@ def sync(
         requests: Everything the deployment asks for (``[]``: remove it all).
 
     Returns:
-        With requests: the ARNs of what is now deployed. Without: the ARNs deleted.
+        The ARNs of what is now deployed, and the ARNs of what was deleted.
     """
     scheduler, events, sfn = client("scheduler"), client("events"), client("stepfunctions")
     deployed: list[str] = []
@@ -150,7 +150,7 @@ def sync(
     removed = _remove_stale(scheduler, events, state_machine, wanted)
     if not any(isinstance(request, StarterRequest) for request in requests):
         removed += _remove_starter(sfn, state_machine)
-    return deployed if requests else removed
+    return deployed, removed
 
 
 def _sync_starter(sfn: Any, request: StarterRequest) -> str:
@@ -195,9 +195,10 @@ def _sync_rule(events: Any, request: RuleRequest) -> str:
     targets_same = len(targets) == len(request.targets) and all(
         any(_same(wanted, target) for target in targets) for wanted in request.targets
     )
-    if rule_same and targets_same and held is not None:
-        return str(held["Arn"])
-    arn = str(events.put_rule(**request.rule)["RuleArn"])
+    if held is None or not rule_same:
+        arn = str(events.put_rule(**request.rule)["RuleArn"])
+    else:
+        arn = str(held["Arn"])
     if request.targets and not targets_same:
         events.put_targets(Rule=request.name, Targets=request.targets)
     # A target an earlier deployment made that this one no longer has must stop firing.

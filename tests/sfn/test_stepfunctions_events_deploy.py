@@ -196,6 +196,18 @@ def test_what_a_flow_stops_declaring_is_deleted(aws: AwsCalls) -> None:
     assert aws("stepfunctions").list_state_machines()["stateMachines"] == []
 
 
+def test_a_flow_without_triggers_deploys_nothing_and_removes_what_it_had(aws: AwsCalls) -> None:
+    deploy(aws, report_flow())
+    aws.take()
+
+    assert deploy(aws, report_flow(cron=None, s3=False, after=False)) == []
+    calls = aws.take()
+    assert ("iam", "GetRole") not in calls  # no service needs the role
+    rule_deletion = ["RemoveTargets", "DeleteRule"]
+    assert writes(calls) == ["DeleteSchedule", *rule_deletion, *rule_deletion, "DeleteStateMachine"]
+    assert remove_events(state_machine_name="ReportFlow", client=aws) == []
+
+
 def test_a_changed_rule_target_is_put_back(aws: AwsCalls) -> None:
     deploy(aws, report_flow())
     events = aws("events")
@@ -204,7 +216,7 @@ def test_a_changed_rule_target_is_put_back(aws: AwsCalls) -> None:
     aws.take()
 
     deploy(aws, report_flow())
-    assert writes(aws.take()) == ["PutRule", "PutTargets", "RemoveTargets"]
+    assert writes(aws.take()) == ["PutTargets", "RemoveTargets"]
     assert events.list_targets_by_rule(Rule="ReportFlow-s3-1")["Targets"] == [target]
 
 
