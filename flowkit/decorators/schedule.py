@@ -84,9 +84,16 @@ class ScheduleDecorator(_Declaring):
     }
 
     def flow_init(self, graph: Any) -> None:
-        """Check the choice, the cron text and the time zone."""
+        """Check the choice, the cron text and the time zone, and that it is the only one."""
         self.cron_schedule()
         self.zone()
+        if self.flow_class is not None:
+            schedules = [d for d in flow_decorators(self.flow_class) if isinstance(d, type(self))]
+            if len(schedules) > 1 and schedules[0] is not self:
+                raise self._bad(
+                    "a flow has one schedule; this is a second @schedule",
+                    hint="keep one @schedule (a cron expression can combine times)",
+                )
 
     def cron_schedule(self) -> CronSchedule:
         """The schedule, checked.

@@ -137,3 +137,25 @@ def test_check_show_and_a_local_run_accept_a_good_mapping(tmp_path: Path) -> Non
     run = runner(flow, "run", "--src", "s3://landing/in/a.csv")  # locally: an ordinary option
     assert run.returncode == 0, run.output
     assert "src is 's3://landing/in/a.csv'" in run.stdout
+
+
+def test_a_second_schedule_is_refused_at_check(tmp_path: Path) -> None:
+    path = tmp_path / "twice.py"
+    path.write_text(
+        "from flowkit import FlowSpec, schedule, step\n\n\n"
+        "@schedule(hourly=True)\n"
+        '@schedule(cron="0 6 * * *")\n'
+        "class TwiceFlow(FlowSpec):\n"
+        "    @step\n"
+        "    def start(self):\n"
+        "        self.next(self.end)\n\n"
+        "    @step\n"
+        "    def end(self):\n"
+        "        pass\n\n\n"
+        'if __name__ == "__main__":\n'
+        "    TwiceFlow()\n"
+    )
+    result = FlowRunner(tmp_path / "datastore", tmp_path)(path, "check")
+    assert result.returncode != 0
+    assert "twice.py:5: @schedule: a flow has one schedule" in result.stderr
+    assert "Fix:" in result.stderr
