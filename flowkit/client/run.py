@@ -43,6 +43,7 @@ from flowkit.errors import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from flowkit.client.diff import RunDiff
     from flowkit.client.flow import Flow
 
 #: Tags flowkit derives from the run record; users cannot add or remove them.
@@ -383,6 +384,16 @@ class Run(ClientObject):
             warnings.warn(error.message, UnreadableRecordWarning, stacklevel=2)
         running = self.status == "running"
         return summarize_steps(manifests, self._record.parameters, running=running)
+
+    def diff(self, other: Run) -> RunDiff:
+        """How ``other`` differs from this run: parameters, code, step outputs, datasets.
+
+        ``str()`` of the result is what ``flowkit diff`` prints; a notebook shows it as HTML.
+        See :mod:`flowkit.client.diff`.
+        """
+        from flowkit.client.diff import diff_runs
+
+        return diff_runs(self, other)
 
     # -- views ---------------------------------------------------------------------------
 
