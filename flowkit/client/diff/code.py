@@ -38,9 +38,9 @@ def diff_code(code_a: RunCode | None, code_b: RunCode | None) -> tuple[list[File
         data_a = files_a.get(path_a) if path_a is not None else None
         if data_a is None:
             found.append(FileDiff(path_b, "only_b", _unified(None, data_b, path_b, path_b)))
-        elif data_a != data_b:
+        elif data_a != data_b or path_a != path_b:  # a renamed flow file is a change too
             shown_a = path_a if path_a != path_b else None
-            text = _unified(data_a, data_b, path_a or path_b, path_b)
+            text = _unified(data_a, data_b, path_a or path_b, path_b) if data_a != data_b else ""
             found.append(FileDiff(path_b, "different", text, shown_a))
     for path_a in sorted(set(files_a) - paired_a):
         found.append(FileDiff(path_a, "only_a", _unified(files_a[path_a], None, path_a, path_a)))

@@ -88,12 +88,18 @@ def render_text(diff: RunDiff) -> str:
     for step in diff.steps:
         first = "   <- first divergence" if step.step == diff.first_diverged_step else ""
         lines.append(f"  {MARKS[step.status]} {step_line(step)}{first}")
+        carried = []
         for artifact in step.changed_artifacts:
-            lines.append(f"      {MARKS[artifact.status]} {artifact_line(artifact)}")
+            if artifact.status == "different" and not artifact.produced:
+                carried.append(artifact.name)  # summarized where it was set
+            else:
+                lines.append(f"      {MARKS[artifact.status]} {artifact_line(artifact)}")
+        if carried:
+            lines.append(f"      ~ carried over from an earlier step: {', '.join(carried)}")
     if diff.first_diverged_step is not None:
-        lines.append(
-            f"First diverging step: {diff.first_diverged_step} (task {diff.first_diverged_task})"
-        )
+        task = diff.first_diverged_task
+        shown = f" (task {task})" if task and task != diff.first_diverged_step else ""
+        lines.append(f"First diverging step: {diff.first_diverged_step}{shown}")
     return "\n".join(lines)
 
 

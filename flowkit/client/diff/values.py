@@ -201,8 +201,12 @@ def describe(summary: dict[str, Any] | None) -> str:
         a, b = summary["a"], summary["b"]
         return f"type {a['type']} -> {b['type']}: {a['repr']} -> {b['repr']}"
     if kind == "repr":
-        return f"{summary['a']} -> {summary['b']}"
+        return f"{_cut(summary['a'])} -> {_cut(summary['b'])}"
     return str(summary.get("reason", ""))
+
+
+def _cut(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _num(value: Any, sign: str = "") -> str:
