@@ -4,7 +4,8 @@
 runs its flow file there (``python train.py run`` with the run's recorded parameters, through
 the :class:`~flowkit.runner_api.Runner`) into the same datastore, and diffs the new run with
 the old one (:mod:`flowkit.client.diff`). With ``artifact=("train", "model")`` the verdict is
-whether that one artifact's content hash is the same (or equals ``expected_hash``).
+whether that one artifact's content hash is the same (or equals ``expected_hash``). The fresh
+run is tagged ``reproduces:TrainFlow/12``.
 
 What is reproduced: the code in the snapshot, the parameters (an ``IncludeFile``'s recorded
 contents are written back to a file), the datastore. What is not: the Python environment and
@@ -28,6 +29,8 @@ from flowkit.errors import FlowkitError
 from flowkit.runner_api import Runner
 from flowkit.runner_api.params import read_flow_parameters
 
+#: The fresh run is tagged ``reproduces:Flow/run``: ``flowkit runs FLOW --tag ...`` finds them.
+REPRODUCES_TAG = "reproduces:"
 #: ``(step, name)`` or ``(step, task_id, name)`` of the artifact a reproduction is about.
 ArtifactSpec = tuple[str, str] | tuple[str, str, str]
 
@@ -82,14 +85,14 @@ class Reproduction:
         }
 
     def __str__(self) -> str:
-        what = "outputs"
+        what, plural = "outputs", ""
         if self.artifact is not None:
             step, task_id, name = self.artifact
-            what = f"artifact {step}.{name} (task {task_id})"
+            what, plural = f"artifact {step}.{name} (task {task_id})", "es"
         if self.matches:
-            verdict = f"reproduced: {what} match"
+            verdict = f"reproduced: {what} match{plural}"
         else:
-            verdict = f"NOT reproduced: {what} differ"
+            verdict = f"NOT reproduced: {what} differ{plural[1:]}"
             if self.first_diverged_step:
                 verdict += f"; first diverging step: {self.first_diverged_step}"
         lines = [f"{self.original} re-run as {self.new_run} ({self.status}): {verdict}"]
@@ -148,7 +151,7 @@ def reproduce_run(
         flow_file = folder / code.script_name
         params = _parameters(original, flow_file, Path(work) / "included")
         with Runner(flow_file, show_output=show_output, cwd=folder, datastore_root=root) as runner:
-            handle = runner.run(**params)
+            handle = runner.run(tags=[f"{REPRODUCES_TAG}{original.pathspec}"], **params)
             fresh = handle.run
             assert fresh is not None  # run() raises when no run was created
     diff = diff_runs(original, fresh)

@@ -20,7 +20,9 @@ FLOWS = Path(__file__).resolve().parents[1] / "flows" / "diff"
 FLOWKIT = [sys.executable, "-c", "from flowkit.cli.main import main; main()"]
 
 
-def test_a_deterministic_run_reproduces(run_flow: FlowRunner, run_and_open, tmp_path) -> None:
+def test_a_deterministic_run_reproduces(
+    run_flow: FlowRunner, run_and_open, context, tmp_path
+) -> None:
     words = tmp_path / "words.txt"
     words.write_text("ab\ncd\nef\n")
     original = run_and_open(FLOWS / "steady.py", "--words", str(words), "--factor", "3")
@@ -32,6 +34,7 @@ def test_a_deterministic_run_reproduces(run_flow: FlowRunner, run_and_open, tmp_
     assert outcome.new_run != original.pathspec and outcome.new_run.startswith("SteadyFlow/")
     assert outcome.diff.equal, str(outcome.diff)
     assert "reproduced: outputs match" in str(outcome)
+    assert f"reproduces:{original.pathspec}" in context.run(outcome.new_run).tags
 
     by_name = reproduce_run(original, ("join", "model"))
     expected = original["join"].task.artifacts["model"].sha
@@ -61,6 +64,7 @@ def test_a_nondeterministic_run_names_the_diverging_step(run_and_open) -> None:
     assert data.matches  # the deterministic part reproduces
     model = reproduce_run(original, "train.model")
     assert not model.matches and model.new_hash != model.expected_hash
+    assert "artifact train.model (task " in str(model) and ") differs; first" in str(model)
     assert model.first_diverged_step == "train"
     assert model.to_dict()["diff"]["first_diverged_step"] == "train"
 
