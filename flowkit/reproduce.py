@@ -145,7 +145,7 @@ def reproduce_run(
             f"the run {original.pathspec} has no code snapshot to re-run",
             hint="runs started with `python FLOW.py run` store one; re-run such a run",
         )
-    root = original._store.storage.root  # the fresh run goes where the original is
+    root = original.datastore_root  # the fresh run goes where the original is
     with tempfile.TemporaryDirectory(prefix="flowkit-reproduce-") as work:
         folder = code.extract(Path(work) / "code")
         flow_file = folder / code.script_name

@@ -83,4 +83,6 @@ def test_a_failed_run_is_compared_with_a_note(run_and_open) -> None:
     assert f"run b ({failed.pathspec}) is failed" in diff.notes
     assert diff.step("end").status == "only_a"
     assert diff.first_diverged_step == "c"
+    assert diff.step("c").status_changes == ["c: succeeded -> failed"]
+    assert "c: different; task status c: succeeded -> failed" in str(diff)
     assert str(diff).splitlines()[1] == f"note: run b ({failed.pathspec}) is failed"

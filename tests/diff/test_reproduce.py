@@ -27,6 +27,7 @@ def test_a_deterministic_run_reproduces(
     words.write_text("ab\ncd\nef\n")
     original = run_and_open(FLOWS / "steady.py", "--words", str(words), "--factor", "3")
     words.unlink()  # the recorded contents are what counts
+    assert original.datastore_root == f"file://{run_flow.root}"
 
     outcome = reproduce_run(original.pathspec, datastore_root=str(run_flow.root))
     assert outcome.matches and outcome.status == "succeeded"

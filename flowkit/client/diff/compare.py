@@ -128,7 +128,12 @@ def _compare_step(
     artifacts: dict[str, ArtifactDiff] = {}
     for key in (k for k in keyed_a if k in keyed_b):
         task_a, task_b = keyed_a[key], keyed_b[key]
+        differs = task_a.status != task_b.status
+        if differs:
+            result.status_changes.append(f"{label(step, key)}: {task_a.status} -> {task_b.status}")
         if _compare_tasks(step, key, task_a, task_b, tasks_a, tasks_b, skip, artifacts, summaries):
+            differs = True
+        if differs:
             diverged.append((tasks_a.depth[task_a.pathspec], label(step, key)))
     result.artifacts = dict(sorted(artifacts.items()))
     if not keyed_b:

@@ -98,6 +98,8 @@ class StepDiff:
         unmatched_a: Labels of a's tasks without a match in b (a foreach that got shorter).
         unmatched_b: Labels of b's tasks without a match in a.
         artifacts: Artifact name -> how it compares, sorted by name.
+        status_changes: Matched tasks that succeeded in one run and failed in the other:
+            ``"train[2]: succeeded -> failed"``.
     """
 
     step: str
@@ -107,6 +109,7 @@ class StepDiff:
     unmatched_a: list[str] = field(default_factory=list)
     unmatched_b: list[str] = field(default_factory=list)
     artifacts: dict[str, ArtifactDiff] = field(default_factory=dict)
+    status_changes: list[str] = field(default_factory=list)
 
     @property
     def changed_artifacts(self) -> list[ArtifactDiff]:

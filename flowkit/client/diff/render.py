@@ -57,6 +57,8 @@ def step_line(step: StepDiff) -> str:
         if labels:
             shown = ", ".join(labels[:5]) + (" ..." if len(labels) > 5 else "")
             text += f"; only in {which}: {shown}"
+    if step.status_changes:
+        text += "; task status " + ", ".join(step.status_changes[:5])
     return text
 
 
