@@ -84,6 +84,11 @@ class Reproduction:
             "diff": self.diff.to_dict(),
         }
 
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<div><strong>{escape(str(self))}</strong></div>{self.diff._repr_html_()}"
+
     def __str__(self) -> str:
         what, plural = "outputs", ""
         if self.artifact is not None:

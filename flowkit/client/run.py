@@ -385,14 +385,19 @@ class Run(ClientObject):
         running = self.status == "running"
         return summarize_steps(manifests, self._record.parameters, running=running)
 
-    def diff(self, other: Run) -> RunDiff:
+    def diff(self, other: Run | str) -> RunDiff:
         """How ``other`` differs from this run: parameters, code, step outputs, datasets.
 
         ``str()`` of the result is what ``flowkit diff`` prints; a notebook shows it as HTML.
         See :mod:`flowkit.client.diff`.
+
+        Args:
+            other: A run, or its pathspec (``"TrainFlow/15"``, or ``"15"`` for this flow's).
         """
         from flowkit.client.diff import diff_runs
 
+        if isinstance(other, str):
+            other = self._context.run(other if "/" in other else f"{self.parent.id}/{other}")
         return diff_runs(self, other)
 
     # -- views ---------------------------------------------------------------------------

@@ -37,6 +37,7 @@ def test_a_parameter_change_diverges_where_it_is_first_used(run_and_open) -> Non
     text = str(diff)
     assert "alpha: 2 -> 3" in text and "x (int): 4 -> 6 (delta +2, +50%)" in text
     assert "First diverging step: b" in text
+    assert [p.name for p in run_and_open(linear).diff(diff.run_b).parameters] == ["alpha"]
 
 
 def test_branches_are_ordered_before_their_join(run_and_open) -> None:

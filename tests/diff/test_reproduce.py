@@ -60,6 +60,9 @@ def test_a_nondeterministic_run_names_the_diverging_step(run_and_open) -> None:
     assert outcome.diff.step("start").status == "equal"
     assert outcome.diff.step("train").artifacts["model"].summary["kind"] == "number"
     assert "NOT reproduced: outputs differ; first diverging step: train" in str(outcome)
+    assert (
+        "NOT reproduced" in outcome._repr_html_() and "(first divergence)" in outcome._repr_html_()
+    )
 
     data = reproduce_run(original, "start.data")
     assert data.matches  # the deterministic part reproduces
