@@ -138,6 +138,8 @@ def reproduce_cmd(
 ) -> None:
     from flowkit.reproduce import reproduce_run
 
+    if show_output and as_json:
+        raise click.UsageError("--show-output and --json cannot go together: both use stdout")
     original = _context(datastore_root).run(run)
     outcome = reproduce_run(original, artifact, expect_hash, show_output=show_output)
     if as_json:
