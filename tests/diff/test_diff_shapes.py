@@ -97,6 +97,9 @@ def test_loop_passes_are_matched_by_iteration(run_and_open) -> None:
     assert step.artifacts["count"].status == "equal"
     assert diff.step("start").status == "equal"
     assert (diff.first_diverged_step, diff.first_diverged_task) == ("loop_step", "loop_step#3")
+    text = str(diff)
+    assert "loop_status (str) in loop_step#3: 'exit' -> 'continue'" in text
+    assert "First diverging step: loop_step (task loop_step#3)" in text
 
 
 def test_loops_inside_a_foreach_are_matched_by_index_and_iteration(run_and_open) -> None:

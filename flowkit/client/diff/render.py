@@ -37,9 +37,11 @@ def artifact_line(artifact: ArtifactDiff) -> str:
     kind = short_type(artifact.type_b or artifact.type_a or "")
     if artifact.status != "different":
         return f"{artifact.name} ({kind}): {_WORDS[artifact.status]}"
-    where = ""
-    if len(artifact.tasks) > 1 or (artifact.tasks and "[" in artifact.tasks[0]):
-        where = f" in {len(artifact.tasks)} task(s), e.g. {artifact.tasks[0]}"
+    where, tasks = "", artifact.tasks
+    if len(tasks) > 1:
+        where = f" in {len(tasks)} tasks, e.g. {tasks[0]}"
+    elif tasks and any(mark in tasks[0] for mark in "[#~"):  # a foreach split or loop pass
+        where = f" in {tasks[0]}"
     if not artifact.produced:
         return f"{artifact.name} ({kind}): carried over from an earlier step{where}"
     return f"{artifact.name} ({kind}){where}: {describe(artifact.summary)}"
