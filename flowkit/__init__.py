@@ -68,11 +68,16 @@ _EXPORTS = {
     "NBRunner": "flowkit.runner_api",
     "ExecutingRun": "flowkit.runner_api",
     "ExecutingSpin": "flowkit.runner_api",
+    "Deployer": "flowkit.runner_api",
+    "DeployedFlow": "flowkit.runner_api",
+    "TriggeredRun": "flowkit.runner_api",
     "run_step": "flowkit.steptest",
 }
 
 __all__ = [
     "DataArtifact",
+    "DeployedFlow",
+    "Deployer",
     "ExecutingRun",
     "ExecutingSpin",
     "Flow",
@@ -90,6 +95,7 @@ __all__ = [
     "Step",
     "StepDecorator",
     "Task",
+    "TriggeredRun",
     "catch",
     "current",
     "default_namespace",
@@ -143,7 +149,14 @@ if TYPE_CHECKING:
     from flowkit.dsl.step import step
     from flowkit.errors import FlowkitError
     from flowkit.reproduce import reproduce_run
-    from flowkit.runner_api import ExecutingRun, NBRunner, Runner
+    from flowkit.runner_api import (
+        DeployedFlow,
+        Deployer,
+        ExecutingRun,
+        NBRunner,
+        Runner,
+        TriggeredRun,
+    )
     from flowkit.steptest import run_step
 
 

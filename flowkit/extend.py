@@ -59,6 +59,12 @@ translates a flow for another scheduler reads (``flowkit_sfn``).
 or listed. ``flow`` is the flow's command-line state: ``flow.flow_cls``, ``flow.flow_file``,
 ``flow.graph()`` (checked), ``flow.decorators(graph)`` (validated), ``flow.settings()``.
 
+**Deployers** — an orchestrator plugin provides a flow command (``flowcommand.<name>``: at
+least ``create``/``trigger``, keeping the report-file contract of
+:mod:`flowkit.runner_api.deployer`) and registers a :class:`DeployerImpl` subclass (its
+``TYPE`` the command's name) as ``deployer.<name>``; ``Deployer("flow.py").<name>()`` then
+returns it. :func:`option_args` turns keyword arguments into the command's options.
+
 **Errors** — raise :class:`FlowkitError` subclasses with a ``hint`` ("Fix: ..."); the CLI shows
 them as one short message with the error's ``exit_code``.
 """
@@ -107,6 +113,11 @@ _EXPORTS = {
     "StepNode": "flowkit.graph.model",
     "load_graph": "flowkit.graph",
     "resolve_step_decorators": "flowkit.decorators.resolve",
+    "DeployerImpl": "flowkit.runner_api.deployer",
+    "DeployedFlow": "flowkit.runner_api.deployer",
+    "TriggeredRun": "flowkit.runner_api.deployer",
+    "DeployerError": "flowkit.runner_api.deployer",
+    "option_args": "flowkit.runner_api.deployer",
 }
 
 __all__ = [
@@ -116,6 +127,9 @@ __all__ = [
     "RUNNING",
     "ConfigError",
     "DecoratorArgumentError",
+    "DeployedFlow",
+    "DeployerError",
+    "DeployerImpl",
     "FlowDatastore",
     "FlowDecorator",
     "FlowDefinitionError",
@@ -137,6 +151,7 @@ __all__ = [
     "TaskSpec",
     "TriggerDecorator",
     "TriggerOnFinishDecorator",
+    "TriggeredRun",
     "declare_settings",
     "extract_snapshot",
     "flow_decorator",
@@ -147,6 +162,7 @@ __all__ = [
     "load_graph",
     "load_settings",
     "open_flow_datastore",
+    "option_args",
     "resolve_step_decorators",
     "spec_to_args",
     "step_decorator",
@@ -168,6 +184,13 @@ if TYPE_CHECKING:
     from flowkit.graph import load_graph
     from flowkit.graph.model import FlowGraph, StepNode
     from flowkit.registry import PluginError, PluginImportError
+    from flowkit.runner_api.deployer import (
+        DeployedFlow,
+        DeployerError,
+        DeployerImpl,
+        TriggeredRun,
+        option_args,
+    )
     from flowkit.runtime.entry import spec_to_args
     from flowkit.runtime.gang import gang_task_ids, is_gang_task
     from flowkit.runtime.remote import (

@@ -1,13 +1,13 @@
 """Extension points: step decorators, flow decorators, executors, datastore backends, commands.
 
-Plugins register through the entry-point group ``flowkit.plugins``. The entry point's name says
-what it provides — ``step.<name>``, ``flow.<name>``, ``executor.<name>``, ``datastore.<scheme>``,
-``command.<name>`` or ``settings.<plugin>`` — and its value is ``module:object``. Entry points are
-only *loaded* when their name is asked for, so an installed plugin costs nothing until used. When
-loading fails for want of an optional dependency, the error says what to install (from the entry
-point's extras, e.g. ``flowkit_batch.decorator:BatchDecorator [aws]`` → ``pip install
-'flowkit[aws]'``); an entry point whose extras are not installed is refused with that hint before
-anything is imported.
+Plugins register through the entry-point group ``flowkit.plugins``. The entry point's name says what
+it provides — ``step.<name>``, ``flow.<name>``, ``executor.<name>``, ``datastore.<scheme>``,
+``command.<name>``, ``flowcommand.<name>``, ``deployer.<name>`` or ``settings.<plugin>`` — and its
+value is ``module:object``. Entry points are only *loaded* when their name is asked for, so an
+installed plugin costs nothing until used. When loading fails for want of an optional dependency,
+the error says what to install (from the entry point's extras, e.g.
+``flowkit_batch.decorator:BatchDecorator [aws]`` → ``pip install 'flowkit[aws]'``); an entry point
+whose extras are not installed is refused with that hint before anything is imported.
 
 First-party plugins (``plugins/flowkit_batch`` in this repository, installed as
 ``flowkit_batch``) use exactly this door, and import only :mod:`flowkit.extend` from flowkit.
@@ -22,7 +22,16 @@ from typing import Any
 from flowkit.errors import FlowkitError, did_you_mean
 
 GROUP = "flowkit.plugins"
-KINDS = ("step", "flow", "executor", "datastore", "command", "flowcommand", "settings")
+KINDS = (
+    "step",
+    "flow",
+    "executor",
+    "datastore",
+    "command",
+    "flowcommand",
+    "deployer",
+    "settings",
+)
 _LABELS = {
     "step": "step decorator",
     "flow": "flow decorator",
@@ -30,6 +39,7 @@ _LABELS = {
     "datastore": "datastore backend",
     "command": "command",
     "flowcommand": "flow command",
+    "deployer": "deployer",
     "settings": "settings declaration",
 }
 
