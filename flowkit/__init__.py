@@ -47,6 +47,8 @@ _EXPORTS = {
     "get_metadata": "flowkit.client",
     "set_datastore_root": "flowkit.client",
     "inspect_spin": "flowkit.client",
+    "RunDiff": "flowkit.client.diff",
+    "reproduce_run": "flowkit.reproduce",
     "retry": "flowkit.decorators.builtin",
     "catch": "flowkit.decorators.builtin",
     "timeout": "flowkit.decorators.builtin",
@@ -88,6 +90,7 @@ __all__ = [
     "NBRunner",
     "Parameter",
     "Run",
+    "RunDiff",
     "Runner",
     "Step",
     "StepDecorator",
@@ -105,6 +108,7 @@ __all__ = [
     "namespace",
     "parallel",
     "project",
+    "reproduce_run",
     "resources",
     "retry",
     "run_step",
@@ -131,6 +135,7 @@ if TYPE_CHECKING:
         namespace,
         set_datastore_root,
     )
+    from flowkit.client.diff import RunDiff
     from flowkit.decorators.attach import flow_decorator, step_decorator
     from flowkit.decorators.base import FlowDecorator, StepDecorator
     from flowkit.decorators.builtin import catch, environment, resources, retry, timeout
@@ -143,6 +148,7 @@ if TYPE_CHECKING:
     from flowkit.dsl.parameters import IncludeFile, JSONType, Parameter
     from flowkit.dsl.step import step
     from flowkit.errors import FlowkitError
+    from flowkit.reproduce import reproduce_run
     from flowkit.runner_api import (
         DeployedFlow,
         Deployer,

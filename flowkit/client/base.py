@@ -28,6 +28,11 @@ class ClientObject:
         return self.pathspec.rpartition("/")[2]
 
     @property
+    def datastore_root(self) -> str:
+        """The URL of the datastore the object was read from (e.g. ``file:///work/.flowkit``)."""
+        return self._store.storage.root
+
+    @property
     def path_components(self) -> list[str]:
         """The parts of the pathspec."""
         return self.pathspec.split("/")

@@ -43,6 +43,7 @@ from flowkit.errors import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from flowkit.client.diff import RunDiff
     from flowkit.client.flow import Flow
 
 #: Tags flowkit derives from the run record; users cannot add or remove them.
@@ -383,6 +384,21 @@ class Run(ClientObject):
             warnings.warn(error.message, UnreadableRecordWarning, stacklevel=2)
         running = self.status == "running"
         return summarize_steps(manifests, self._record.parameters, running=running)
+
+    def diff(self, other: Run | str) -> RunDiff:
+        """How ``other`` differs from this run: parameters, code, step outputs, datasets.
+
+        ``str()`` of the result is what ``flowkit diff`` prints; a notebook shows it as HTML.
+        See :mod:`flowkit.client.diff`.
+
+        Args:
+            other: A run, or its pathspec (``"TrainFlow/15"``, or ``"15"`` for this flow's).
+        """
+        from flowkit.client.diff import diff_runs
+
+        if isinstance(other, str):
+            other = self._context.run(other if "/" in other else f"{self.parent.id}/{other}")
+        return diff_runs(self, other)
 
     # -- views ---------------------------------------------------------------------------
 
