@@ -47,6 +47,9 @@ _EXPORTS = {
     "get_metadata": "flowkit.client",
     "set_datastore_root": "flowkit.client",
     "inspect_spin": "flowkit.client",
+    "Model": "flowkit.client.models",
+    "Dataset": "flowkit.client.models",
+    "register_artifact": "flowkit.client.models",
     "retry": "flowkit.decorators.builtin",
     "catch": "flowkit.decorators.builtin",
     "timeout": "flowkit.decorators.builtin",
@@ -71,6 +74,7 @@ _EXPORTS = {
 
 __all__ = [
     "DataArtifact",
+    "Dataset",
     "ExecutingRun",
     "ExecutingSpin",
     "Flow",
@@ -80,6 +84,7 @@ __all__ = [
     "IncludeFile",
     "JSONType",
     "Metaflow",
+    "Model",
     "NBRunner",
     "Parameter",
     "Run",
@@ -99,6 +104,7 @@ __all__ = [
     "namespace",
     "parallel",
     "project",
+    "register_artifact",
     "resources",
     "retry",
     "run_step",
@@ -125,6 +131,7 @@ if TYPE_CHECKING:
         namespace,
         set_datastore_root,
     )
+    from flowkit.client.models import Dataset, Model, register_artifact
     from flowkit.decorators.attach import flow_decorator, step_decorator
     from flowkit.decorators.base import FlowDecorator, StepDecorator
     from flowkit.decorators.builtin import catch, environment, resources, retry, timeout

@@ -11,6 +11,7 @@ import click
 from flowkit.cli.edge import debug_from_settings, run_cli
 from flowkit.cli.inspect import add_inspect_commands
 from flowkit.cli.plugin_group import PluginGroup
+from flowkit.cli.registry_cmds import registry_group
 from flowkit.cli.verify import verify_cmd
 from flowkit.settings import describe_settings, load_settings
 from flowkit.version import __version__
@@ -63,6 +64,7 @@ def check(flow_file: str) -> None:
 
 add_inspect_commands(cli)
 cli.add_command(verify_cmd)
+cli.add_command(registry_group)
 
 
 def main() -> None:
