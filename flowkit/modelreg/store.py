@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Final
 
@@ -189,13 +190,23 @@ class Registry:
         """The log of ``name`` in order: every alias move and tag change."""
         cache = self._events.setdefault(check_name(name), {})
         seqs = numbers_in(self.storage.list(f"{PREFIX}/{name}/log"))
-        for seq in seqs:
-            if seq not in cache:
-                key = event_key(name, seq)
-                cache[seq] = RegistryEvent.from_json(
-                    self.storage.read(key), f"registry event {self.storage.url(key)}"
-                )
+        missing = [seq for seq in seqs if seq not in cache]
+        # Events never change, so only new ones are read; a fresh reader of a long log on S3
+        # reads them several at a time.
+        workers = min(self.storage.concurrency, len(missing))
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                read = pool.map(lambda seq: self._read_event(name, seq), missing)
+                cache.update(zip(missing, read, strict=True))
+        else:
+            cache.update((seq, self._read_event(name, seq)) for seq in missing)
         return [cache[seq] for seq in seqs]
+
+    def _read_event(self, name: str, seq: int) -> RegistryEvent:
+        key = event_key(name, seq)
+        return RegistryEvent.from_json(
+            self.storage.read(key), f"registry event {self.storage.url(key)}"
+        )
 
     def aliases(self, name: str) -> dict[str, int]:
         """Where each alias of ``name`` points now (``latest`` is implied, not listed)."""
