@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.manifest import ArtifactRef
-from flowkit.errors import ArtifactNotFound, FlowkitError, did_you_mean
+from flowkit.datastore.manifest import ArtifactRef, RunRecord
+from flowkit.errors import ArtifactNotFound, FlowkitError, RunNotFound, did_you_mean
 from flowkit.modelreg.errors import RegistryError
 from flowkit.modelreg.records import Kind, ModelVersion, check_name
 
@@ -161,8 +161,12 @@ def _draft(
         raise RegistryError(
             f"kind must be 'model' or 'dataset', not {kind!r}", hint="pass kind='dataset'"
         )
-    run_id = pathspec.split("/")[1]
-    record = store.run_record(run_id)
+    try:
+        record: RunRecord | None = store.run_record(pathspec.split("/")[1])
+    except RunNotFound:
+        # A spin that is not persisted runs under no run record; its registry, like its
+        # outputs, lives in the spin area and is discarded with it.
+        record = None
     return ModelVersion(
         name=check_name(name),
         number=0,
@@ -175,8 +179,8 @@ def _draft(
         artifact=artifact,
         user=user,
         created_at=time.time(),
-        code_sha=record.code_sha,
-        parameters=dict(record.parameter_values),
+        code_sha=record.code_sha if record else None,
+        parameters=dict(record.parameter_values) if record else {},
         inputs=inputs_of(store, parents),
         datasets=[_plain(d) for d in datasets],
         metrics=_checked_metrics(metrics or {}),

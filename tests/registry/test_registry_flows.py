@@ -156,3 +156,11 @@ def test_a_registry_on_s3_read_from_a_second_machine(moto_s3: S3Server, tmp_path
         assert not (here / ".flowkit").exists() and not (there / ".flowkit").exists()
     finally:
         moto_s3.clear(prefix)
+
+
+def test_a_spin_that_registers_leaves_the_real_registry_alone(run_flow: FlowRunner) -> None:
+    assert run_flow(TRAIN, "run").returncode == 0
+    spun = run_flow(TRAIN, "spin", "train")
+    assert spun.returncode == 0, spun.stderr
+    assert "registered churn@v1 from RegTrainFlow/spin/train/" in spun.stdout  # spin area
+    assert [v.number for v in Registry(ByteStorage(str(run_flow.root))).versions("churn")] == [1]
