@@ -20,10 +20,14 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from flowkit.datastore import recordjson
+from flowkit.datastore.format import FormatTooNew
+from flowkit.datastore.format import parse_version as parse_format
 from flowkit.modelreg.errors import InvalidRegistryName
 
-#: The format of version and event records; bump the minor number for added fields.
+#: The format of version and event records; bump the minor number for added fields, the major
+#: one when an older reader would misread a record.
 REGISTRY_FORMAT = "1.0"
+_REGISTRY_MAJOR = 1
 PREFIX = ".registry"
 RESERVED_ALIASES = ("latest",)
 
@@ -135,7 +139,7 @@ class ModelVersion:
         Raises:
             CorruptObject: It is not a valid version record.
         """
-        return recordjson.build(cls, recordjson.load(data, what))
+        return recordjson.build(cls, _readable(recordjson.load(data, what), what))
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,24 @@ class RegistryEvent:
         Raises:
             CorruptObject: It is not a valid event record.
         """
-        return recordjson.build(cls, recordjson.load(data, what))
+        return recordjson.build(cls, _readable(recordjson.load(data, what), what))
+
+
+def _readable(raw: dict[str, Any], what: str) -> dict[str, Any]:
+    """``raw``, unless a newer flowkit wrote it in a format this one would misread.
+
+    Raises:
+        FormatTooNew: The record's major format is newer than this flowkit's.
+        CorruptObject: The format field is malformed.
+    """
+    major, minor = parse_format(raw.get("format", REGISTRY_FORMAT), what)
+    if major > _REGISTRY_MAJOR:
+        raise FormatTooNew(
+            f"the {what} uses registry format {major}.{minor}; this flowkit reads format "
+            f"{_REGISTRY_MAJOR} and older",
+            hint="upgrade flowkit (pip install -U flowkit) to read it",
+        )
+    return raw
 
 
 def version_key(name: str, number: int) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flowkit.datastore import ByteStorage, FlowDatastore
+from flowkit.datastore import ByteStorage, FlowDatastore, FormatTooNew
 from flowkit.errors import FlowkitError
 from flowkit.modelreg import (
     AliasConflict,
@@ -16,6 +16,7 @@ from flowkit.modelreg import (
     ModelVersion,
     Registry,
     RegistryError,
+    RegistryEvent,
     VersionNotFound,
 )
 from flowkit.modelreg.records import PREFIX
@@ -159,3 +160,28 @@ def test_a_value_not_in_the_datastore_cannot_be_registered(registry: Registry) -
     draft = replace(_draft(registry.storage, 5), sha="0" * 64)
     with pytest.raises(FlowkitError, match="is not stored in the datastore"):
         registry.add_version(draft)
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def test_records_of_format_1_0_stay_readable() -> None:
+    # Committed samples: a later flowkit must keep reading what this one wrote.
+    version = ModelVersion.from_json((GOLDEN / "version-1.0.json").read_bytes(), "sample")
+    assert (version.ref, version.pathspec, version.artifact) == (
+        "churn@v3",
+        "TrainFlow/12/train/3",
+        "model",
+    )
+    assert (version.run_pathspec, version.step, version.task_id) == ("TrainFlow/12", "train", "3")
+    assert version.code_sha == "b" * 64 and version.sha == "a" * 64
+    assert version.inputs[0]["artifacts"] == {"data": "c" * 64}
+    assert version.datasets[0]["dataset"] == "orders" and version.metrics == {"auc": 0.91}
+    event = RegistryEvent.from_json((GOLDEN / "event-1.0.json").read_bytes(), "sample")
+    assert (event.seq, event.alias, event.previous, event.version) == (7, "champion", 2, 3)
+
+
+def test_a_record_of_a_newer_major_format_is_refused() -> None:
+    raw = (GOLDEN / "event-1.0.json").read_bytes().replace(b'"format":"1.0"', b'"format":"2.0"')
+    with pytest.raises(FormatTooNew, match=r"registry format 2\.0"):
+        RegistryEvent.from_json(raw, "sample")
