@@ -1,6 +1,8 @@
-"""A writer of the concurrency tests: ``python promoter.py ROOT WORKER MOVES``.
+"""A writer of the concurrency tests: ``python promoter.py ROOT WORKER MOVES SHA BARRIER WORKERS``.
 
-Registers one version of ``churn`` (a blob stored by the test beforehand), then tries ``MOVES``
+Registers one version of ``churn`` (a blob stored by the test beforehand), waits at a start
+line (a file per worker in the folder ``BARRIER``, until ``WORKERS`` are there: process start-up
+takes longer than the moves, so without it the writers would barely overlap), then tries ``MOVES``
 compare-and-swap promotions of ``churn@champion``: it reads where the alias points, promotes
 another version with ``expect`` set to it, and on a conflict reads again. Prints one JSON line:
 the version it registered, the moves that succeeded (seq, previous, version) and how many
@@ -10,13 +12,25 @@ conflicts it saw.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
+from pathlib import Path
 
 from flowkit.datastore import ByteStorage
 from flowkit.modelreg import AliasConflict, ModelVersion, Registry
 
 
-def main(root: str, worker: int, moves: int, sha: str) -> None:
+def _start_line(barrier: Path, worker: int, workers: int) -> None:
+    (barrier / f"ready-{worker}").touch()
+    deadline = time.monotonic() + 120
+    while len(os.listdir(barrier)) < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit("the other writers never came to the start line")
+        time.sleep(0.005)
+
+
+def main(root: str, worker: int, moves: int, sha: str, barrier: Path, workers: int) -> None:
     registry = Registry(ByteStorage(root), user=f"worker{worker}")
     draft = ModelVersion(
         name="churn",
@@ -33,6 +47,7 @@ def main(root: str, worker: int, moves: int, sha: str) -> None:
         metrics={"worker": worker},
     )
     mine = registry.add_version(draft).number
+    _start_line(barrier, worker, workers)
     done: list[dict[str, int | None]] = []
     conflicts = 0
     while len(done) < moves:
@@ -50,4 +65,5 @@ def main(root: str, worker: int, moves: int, sha: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    root, worker, moves, sha, barrier, workers = sys.argv[1:7]
+    main(root, int(worker), int(moves), sha, Path(barrier), int(workers))

@@ -27,7 +27,8 @@ from flowkit.settings import Settings
 
 PROMOTER = Path(__file__).with_name("promoter.py")
 WORKERS = 8
-MOVES = 5
+MOVES = 5  # per writer on S3, where a move takes milliseconds
+LOCAL_MOVES = 40  # per writer on a folder, where it takes a fraction of one
 
 
 def _seed(storage: ByteStorage) -> str:
@@ -51,10 +52,13 @@ def _seed(storage: ByteStorage) -> str:
     return sha
 
 
-def _race(root: str, env: dict[str, str], sha: str, cwd: Path) -> list[dict]:
+def _race(root: str, env: dict[str, str], sha: str, cwd: Path, moves: int) -> list[dict]:
+    barrier = cwd / "start-line"
+    barrier.mkdir()
+    args = [str(moves), sha, str(barrier), str(WORKERS)]
     procs = [
         subprocess.Popen(
-            [sys.executable, str(PROMOTER), root, str(worker), str(MOVES), sha],
+            [sys.executable, str(PROMOTER), root, str(worker), *args],
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
@@ -71,7 +75,7 @@ def _race(root: str, env: dict[str, str], sha: str, cwd: Path) -> list[dict]:
     return reports
 
 
-def _check_one_history(storage: ByteStorage, reports: list[dict]) -> None:
+def _check_one_history(storage: ByteStorage, reports: list[dict], moves: int) -> None:
     registry = Registry(storage)
     versions = [v.number for v in registry.versions("churn")]
     assert versions == list(range(1, WORKERS + 2))  # v1 (seed) and one per worker, no gap
@@ -83,7 +87,7 @@ def _check_one_history(storage: ByteStorage, reports: list[dict]) -> None:
         for report in reports
         for move in report["moves"]
     )
-    assert len(succeeded) == WORKERS * MOVES
+    assert len(succeeded) == WORKERS * moves
     # exactly the moves that succeeded, in log order, none lost and none invented
     assert [(e.seq, e.previous, e.version) for e in history] == succeeded
     assert [e.seq for e in history] == list(range(1, len(history) + 1))
@@ -100,8 +104,8 @@ def test_concurrent_promotions_on_a_folder(tmp_path: Path) -> None:
     root = str(tmp_path / "datastore")
     storage = ByteStorage(root)
     sha = _seed(storage)
-    reports = _race(root, dict(os.environ), sha, tmp_path)
-    _check_one_history(storage, reports)
+    reports = _race(root, dict(os.environ), sha, tmp_path, LOCAL_MOVES)
+    _check_one_history(storage, reports, LOCAL_MOVES)
 
 
 @pytest.fixture(params=["moto", "seaweedfs"])
@@ -147,5 +151,5 @@ def test_concurrent_promotions_on_s3(s3_place, tmp_path: Path, monkeypatch) -> N
     _point_environment_at(server, monkeypatch)
     storage = _s3_storage(server, prefix)
     sha = _seed(storage)
-    reports = _race(server.url(prefix), server.env(), sha, tmp_path)
-    _check_one_history(storage, reports)
+    reports = _race(server.url(prefix), server.env(), sha, tmp_path, MOVES)
+    _check_one_history(storage, reports, MOVES)
