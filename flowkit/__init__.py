@@ -49,6 +49,9 @@ _EXPORTS = {
     "inspect_spin": "flowkit.client",
     "RunDiff": "flowkit.client.diff",
     "reproduce_run": "flowkit.reproduce",
+    "Model": "flowkit.client.models",
+    "Dataset": "flowkit.client.models",
+    "register_artifact": "flowkit.client.models",
     "retry": "flowkit.decorators.builtin",
     "catch": "flowkit.decorators.builtin",
     "timeout": "flowkit.decorators.builtin",
@@ -76,6 +79,7 @@ _EXPORTS = {
 
 __all__ = [
     "DataArtifact",
+    "Dataset",
     "DeployedFlow",
     "Deployer",
     "ExecutingRun",
@@ -87,6 +91,7 @@ __all__ = [
     "IncludeFile",
     "JSONType",
     "Metaflow",
+    "Model",
     "NBRunner",
     "Parameter",
     "Run",
@@ -108,6 +113,7 @@ __all__ = [
     "namespace",
     "parallel",
     "project",
+    "register_artifact",
     "reproduce_run",
     "resources",
     "retry",
@@ -136,6 +142,7 @@ if TYPE_CHECKING:
         set_datastore_root,
     )
     from flowkit.client.diff import RunDiff
+    from flowkit.client.models import Dataset, Model, register_artifact
     from flowkit.decorators.attach import flow_decorator, step_decorator
     from flowkit.decorators.base import FlowDecorator, StepDecorator
     from flowkit.decorators.builtin import catch, environment, resources, retry, timeout

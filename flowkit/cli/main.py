@@ -12,6 +12,7 @@ from flowkit.cli.compare_cmds import COMPARE_COMMANDS
 from flowkit.cli.edge import debug_from_settings, run_cli
 from flowkit.cli.inspect import add_inspect_commands
 from flowkit.cli.plugin_group import PluginGroup
+from flowkit.cli.registry_cmds import registry_group
 from flowkit.cli.verify import verify_cmd
 from flowkit.settings import describe_settings, load_settings
 from flowkit.version import __version__
@@ -66,6 +67,7 @@ add_inspect_commands(cli)
 cli.add_command(verify_cmd)
 for _command in COMPARE_COMMANDS:
     cli.add_command(_command)
+cli.add_command(registry_group)
 
 
 def main() -> None:

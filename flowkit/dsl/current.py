@@ -49,6 +49,9 @@ class Current:
         project_flow_name: With ``@project``: ``<project>.<branch>.<FlowName>``, the name its
             deployments get.
         parallel: In a ``@parallel`` step, the task's place in its gang (:class:`Parallel`).
+        registry: The model and data registry of the run's datastore:
+            ``current.registry.register("churn", self.model, metrics={...})`` (see
+            ``flowkit.modelreg.stepreg.StepRegistry``).
     """
 
     _FIELDS = (
@@ -67,6 +70,7 @@ class Current:
         "is_production",
         "project_flow_name",
         "parallel",
+        "registry",
     )
 
     def __init__(self) -> None:

@@ -33,6 +33,7 @@ from flowkit.errors import (
     UnpicklableArtifact,
 )
 from flowkit.graph.model import FlowGraph
+from flowkit.modelreg.stepreg import StepRegistry
 from flowkit.own_code import is_own_file
 from flowkit.runtime.spec import ParentRef, TaskSpec
 from flowkit.runtime.splits import elements_of, store_splits
@@ -287,6 +288,12 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
         parameter_names=sorted(spec.params),
         tags=list(ctx.tags),
         datastore_root=ctx.store.storage.root,
+        registry=StepRegistry(
+            ctx.store,
+            f"{ctx.flow_name}/{ctx.run_id}/{spec.step}/{spec.task_id}",
+            spec.parent_pathspecs,
+            ctx.user,
+        ),
         **_project_fields(ctx),
     )
     manifest = new_manifest(ctx, spec, started)
