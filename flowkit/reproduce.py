@@ -26,6 +26,7 @@ from flowkit.client.diff import RunDiff, diff_runs
 from flowkit.client.diff.match import TaskKey, collect
 from flowkit.dsl.parameters import IncludeFile
 from flowkit.errors import FlowkitError
+from flowkit.modelreg.stepreg import REPRODUCING_ENV
 from flowkit.runner_api import Runner
 from flowkit.runner_api.params import read_flow_parameters
 
@@ -155,7 +156,10 @@ def reproduce_run(
         folder = code.extract(Path(work) / "code")
         flow_file = folder / code.script_name
         params = _parameters(original, flow_file, Path(work) / "included")
-        with Runner(flow_file, show_output=show_output, cwd=folder, datastore_root=root) as runner:
+        env = {REPRODUCING_ENV: original.pathspec}  # its steps register nothing
+        with Runner(
+            flow_file, show_output=show_output, env=env, cwd=folder, datastore_root=root
+        ) as runner:
             handle = runner.run(tags=[f"{REPRODUCES_TAG}{original.pathspec}"], **params)
             fresh = handle.run
             assert fresh is not None  # run() raises when no run was created

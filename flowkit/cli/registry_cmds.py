@@ -315,3 +315,45 @@ def tag_cmd(
     else:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(now.items())) or "-"
         click.echo(f"{name}@v{number} tags: {shown}")
+
+
+@registry_group.command(
+    "reproduce",
+    help="Re-run the run that produced a version (its code snapshot, its parameters) in a fresh "
+    "run and say whether the new artifact's hash matches the version's; when it does not, name "
+    "the first step whose outputs diverged. Exit code: 0 match, 1 no match, 2 error.",
+)
+@click.argument("ref", metavar="NAME[@VERSION|@ALIAS]")
+@click.option("--show-output", is_flag=True, help="Print the fresh run's output as it runs.")
+@_common
+def reproduce_cmd(ref: str, show_output: bool, datastore_root: str | None, as_json: bool) -> None:
+    import sys
+
+    from flowkit.errors import FlowkitError
+    from flowkit.reproduce import reproduce_run
+
+    if show_output and as_json:
+        raise click.UsageError("--show-output and --json cannot go together: both use stdout")
+    try:
+        context = _context(datastore_root)
+        version = open_version(context, ref)
+        artifact = (version.step, version.task_id, version.artifact) if version.artifact else None
+        original = context.run(version.run_pathspec)
+        outcome = reproduce_run(original, artifact, version.sha, show_output=show_output)
+    except FlowkitError as exc:
+        exc.exit_code = 2  # 1 means "does not match"
+        raise
+    if as_json:
+        _echo_json(dict(outcome.to_dict(), version=version.ref))
+    else:
+        click.echo(f"{version.ref} ({version.sha[:12]}) from {version.pathspec}")
+        click.echo(str(outcome))
+    # sys.exit, not click's Exit: run_cli (standalone_mode=False) drops an Exit's code
+    sys.exit(0 if outcome.matches else 1)
+
+
+def open_version(context: ClientContext, ref: str) -> ModelVersion:
+    """The version ``ref`` names in the registry of ``context``'s datastore."""
+    from flowkit.client.models import open_registry
+
+    return open_registry(context).resolve(ref)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,6 +12,9 @@ from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.modelreg.drafts import draft_from_value
 from flowkit.modelreg.records import Kind, ModelVersion
 from flowkit.modelreg.store import Registry
+
+#: Set by ``flowkit reproduce`` in the runs it makes: registering is then a no-op.
+REPRODUCING_ENV = "FLOWKIT_REPRODUCING"
 
 
 class StepRegistry:
@@ -65,7 +70,10 @@ class StepRegistry:
             description: A sentence.
 
         Returns:
-            The stored version (``.number``, ``.ref`` such as ``"churn@v3"``).
+            The stored version (``.number``, ``.ref`` such as ``"churn@v3"``). In a run made
+            by ``flowkit reproduce`` (``FLOWKIT_REPRODUCING`` set) nothing is registered: the
+            version is returned unsaved, with number 0, so re-running a past run never adds
+            versions to the registry.
 
         Raises:
             UnpicklableArtifact: The value cannot be serialized.
@@ -86,6 +94,13 @@ class StepRegistry:
             tags=tags,
             description=description,
         )
+        reproducing = os.environ.get(REPRODUCING_ENV)
+        if reproducing:
+            print(
+                f"flowkit: {name} not registered: this run reproduces {reproducing}",
+                file=sys.stderr,
+            )
+            return draft
         return self.registry.add_version(draft)
 
 
