@@ -58,6 +58,11 @@ def test_tutorial_11_registry(run_flow: FlowRunner) -> None:
     shown = _run(run_flow, *FLOWKIT, "registry", "show", "churn@v2").stdout
     assert "parameters:  noise=0.5" in shown and "sq_error=3.5" in shown
 
+    diff = _run(run_flow, *FLOWKIT, "diff", "ChurnTrainFlow/1", "ChurnTrainFlow/2")
+    assert diff.returncode == 1 and "noise" in diff.stdout and "train" in diff.stdout
+    again = _run(run_flow, *FLOWKIT, "registry", "reproduce", "churn@champion")
+    assert again.returncode == 0, again.stdout + again.stderr
+
     # "What to look at afterwards": a stale --expect fails, naming where the alias is
     stale = _run(run_flow, *promote, "v2", "--alias", "champion", "--expect", "v2")
     assert stale.returncode == 3 and "points to v1, not v2" in stale.stderr
