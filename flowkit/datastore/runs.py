@@ -107,6 +107,18 @@ class RunRecords:
                 self._raise_hint(candidate)
                 return run_id
 
+    def claim_run(self, record: RunRecord, run_id: str) -> bool:
+        """Store the start record under ``run_id``, chosen by the caller (an orchestrator's
+        execution name, ``sfn-...``), not allocated here.
+
+        Returns:
+            ``False`` when that run exists already (a retried start task): nothing is written.
+        """
+        start = replace(
+            record, flow=self.flow_name, run_id=segment(run_id, "run id"), status="running"
+        )
+        return bool(self.storage.write(self._run_key(run_id), _stamped(start), exclusive=True))
+
     def finish_run(
         self,
         run_id: str,

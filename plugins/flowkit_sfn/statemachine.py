@@ -78,6 +78,7 @@ class SfnOptions:
         table: DynamoDB table holding foreach widths and switch choices.
         inline_limit: Widest foreach run as an inline Map; wider ones are distributed.
         max_concurrency: Concurrent iterations of a distributed Map (0: no limit).
+        system_tags: Tags the run is recorded with (``@project``'s), given to the start task.
     """
 
     job_queue: str = "flowkit-default"
@@ -87,6 +88,7 @@ class SfnOptions:
     table: str = "flowkit-sfn"
     inline_limit: int = 500
     max_concurrency: int = 0
+    system_tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.inline_limit <= ARRAY_RANGE_MAX:
@@ -422,14 +424,18 @@ class _Builder:
         opts = self.options
         retry = self._deco(node.name, "retry")
         retries = retry.retries() if retry else 0
+        start_only = ""
+        if node.name == "start":
+            tags = "".join(f", '--system-tag', '{tag}'" for tag in opts.system_tags)
+            start_only = f", '--param-json', $.params{tags}"
         command = (
             "States.Array('python', '-m', 'flowkit_sfn.task', "
+            f"'--flow', '{self.graph.name}', "
             f"'--flow-file', '{opts.flow_file}', '--code', '{opts.code}', "
             f"'--step', '{node.name}', '--run-id', $.run_id, "
             f"'--task-id', {self._task_id(node)}, '--foreach-path', $.path, "
             "'--retry-count', States.Format('{}', $$.State.RetryCount), "
-            f"'--max-retries', '{retries}'"
-            + (", '--param-json', $.params)" if node.name == "start" else ")")
+            f"'--max-retries', '{retries}'{start_only})"
         )
         batch = self._deco(node.name, "batch")
         params: dict[str, Any] = {
