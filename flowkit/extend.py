@@ -70,7 +70,8 @@ ours alive) stores the deployed code with :func:`build_snapshot` (content-addres
 run's), names the run itself and writes its start record with :func:`start_external_run`
 (parameters converted and defaulted as ``run`` does), gives a foreach split its levels with
 :func:`child_foreach_json`, runs each task with the flow file's
-``step`` command, and ends the run with the datastore's ``finish_run``.
+``step`` command (after :func:`bind_trigger` when an event started the run, for
+``current.trigger``), and ends the run with the datastore's ``finish_run``.
 
 **Errors** — raise :class:`FlowkitError` subclasses with a ``hint`` ("Fix: ..."); the CLI shows
 them as one short message with the error's ``exit_code``.
@@ -114,6 +115,7 @@ _EXPORTS = {
     "build_snapshot": "flowkit.datastore.codesnap",
     "start_external_run": "flowkit.runtime.external",
     "child_foreach_json": "flowkit.runtime.external",
+    "bind_trigger": "flowkit.dsl.current",
     "RunNotFound": "flowkit.errors",
     "DEFAULT_MAIN_PORT": "flowkit.decorators.parallel",
     "gang_environment": "flowkit.decorators.parallel",
@@ -162,6 +164,7 @@ __all__ = [
     "TriggerDecorator",
     "TriggerOnFinishDecorator",
     "TriggeredRun",
+    "bind_trigger",
     "build_snapshot",
     "child_foreach_json",
     "declare_settings",
@@ -193,6 +196,7 @@ if TYPE_CHECKING:
         TriggerDecorator,
         TriggerOnFinishDecorator,
     )
+    from flowkit.dsl.current import bind_trigger
     from flowkit.errors import ConfigError, FlowDefinitionError, FlowkitError, RunNotFound
     from flowkit.graph import load_graph
     from flowkit.graph.model import FlowGraph, StepNode

@@ -42,7 +42,9 @@ Parameters: there is no runner to resolve them, so they come from the execution 
 flow without such parameters, supplies ``{}`` when the input has no ``parameters``); ``init``
 then keeps them as one JSON string (``States.JsonToString``) that only the start step's command
 receives, as ``--param-json``; the job applies the defaults of the parameters the input omits.
-The machine's ``Comment`` lists the input keys expected.
+The machine's ``Comment`` lists the input keys expected. The start task is also given the
+whole execution input (``--execution-input``), for the ``trigger`` object an EventBridge rule
+or schedule puts next to ``parameters`` (``current.trigger`` in the steps).
 """
 
 from __future__ import annotations
@@ -427,7 +429,11 @@ class _Builder:
         start_only = ""
         if node.name == "start":
             tags = "".join(f", '--system-tag', '{tag}'" for tag in opts.system_tags)
-            start_only = f", '--param-json', $.params{tags}"
+            # the whole execution input: the start task reads its "trigger" (EventBridge's)
+            start_only = (
+                f"{tags}, '--execution-input', States.JsonToString($$.Execution.Input), "
+                "'--param-json', $.params"
+            )
         command = (
             "States.Array('python', '-m', 'flowkit_sfn.task', "
             f"'--flow', '{self.graph.name}', "

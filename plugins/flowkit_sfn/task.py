@@ -10,8 +10,9 @@ The job does, around one ``python FLOW.py step`` (run in this interpreter from t
 code snapshot, like :mod:`flowkit_batch.bootstrap`), what the runner does around a local task:
 
 * the start task writes the run's start record (run ``sfn-<execution name>``, the parameters
-  from ``--param-json`` converted and defaulted like ``run``'s, the trigger from
-  ``--trigger-json``);
+  from ``--param-json`` converted and defaulted like ``run``'s) and, when the execution input
+  (``--execution-input``) has a ``trigger`` object, keeps it in the DynamoDB item
+  ``<run id>/trigger``; every task of such a run has it as ``current.trigger``;
 * its inputs are found, not collected: a parent's task id is computed from the graph and the
   foreach path (:mod:`flowkit_sfn.parents`), so a join over 10,000 splits receives no list;
 * a foreach task writes its width (and the chunks of a distributed Map), a switch task its
@@ -38,6 +39,7 @@ import flowkit
 from flowkit.extend import (
     FlowDatastore,
     FlowkitError,
+    bind_trigger,
     extract_snapshot,
     load_graph,
     load_settings,
@@ -50,8 +52,8 @@ from flowkit_sfn.settings import SETTINGS
 from flowkit_sfn.statemachine import ARRAY_RANGE_MAX
 
 _EXIT_SETUP = 2
-#: The environment variable a task reads ``current.trigger`` from (set for the start task).
-TRIGGER_VARIABLE = "FLOWKIT_TRIGGER_JSON"
+#: The DynamoDB item of run R holding its trigger document: ``R/`` and this.
+TRIGGER_ITEM = "trigger"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--retry-count", type=int, default=0, help="the attempt ($$.State.RetryCount)")
     add("--max-retries", type=int, default=0, help="the step's @retry count")
     add("--param-json", default=None, help="start only: the execution's parameters")
-    add("--trigger-json", default=None, help="start only: what triggered the execution")
+    add("--execution-input", default=None, help="start only: the execution input (JSON)")
     add("--system-tag", action="append", default=[], help="start only: @project's tags")
     return parser
 
@@ -111,7 +113,36 @@ def _run_step(flow_file: Path, args: argparse.Namespace, inputs: TaskInputs) -> 
     return 0
 
 
-def _report(store: FlowDatastore, args: argparse.Namespace, graph: Any, table: str) -> bool:
+def _keep_trigger(dynamodb: Any, table: str, args: argparse.Namespace) -> None:
+    """Keep the execution input's ``trigger`` object (if any) for every task of the run."""
+    given = json.loads(args.execution_input or "{}")
+    trigger = given.get("trigger") if isinstance(given, dict) else None
+    if isinstance(trigger, dict):
+        item = {
+            "pathspec": {"S": f"{args.run_id}/{TRIGGER_ITEM}"},
+            "trigger": {"S": json.dumps(trigger)},
+        }
+        dynamodb.put_item(TableName=table, Item=item)
+
+
+def _load_run(pathspec: str) -> Any:
+    return flowkit.Run(pathspec)
+
+
+def _bind_trigger(dynamodb: Any, table: str, run_id: str) -> None:
+    """``current.trigger`` for this task, when an event started the run."""
+    found = dynamodb.get_item(
+        TableName=table,
+        Key={"pathspec": {"S": f"{run_id}/{TRIGGER_ITEM}"}},
+        ConsistentRead=True,
+    ).get("Item")
+    if found:
+        bind_trigger(json.loads(found["trigger"]["S"]), _load_run)
+
+
+def _report(
+    store: FlowDatastore, args: argparse.Namespace, graph: Any, table: str, dynamodb: Any
+) -> bool:
     """After the step: write what the state machine reads, end the run; whether it succeeded."""
     try:
         manifest = store.read_manifest(args.run_id, args.step, args.task_id, args.retry_count)
@@ -132,7 +163,7 @@ def _report(store: FlowDatastore, args: argparse.Namespace, graph: Any, table: s
         item["branch"] = {"S": key}
     if item:
         item["pathspec"] = {"S": f"{args.run_id}/{args.task_id}"}
-        client_factory(load_settings())("dynamodb").put_item(TableName=table, Item=item)
+        dynamodb.put_item(TableName=table, Item=item)
     if node.kind == "end":
         store.finish_run(args.run_id, "succeeded")
     return True
@@ -164,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(workdir))
         flow_cls = _load_flow(flow_file, args.flow)
         graph = load_graph(flow_cls)
+        dynamodb = client_factory(settings)("dynamodb")
         if args.step == "start":
-            if args.trigger_json:
-                os.environ[TRIGGER_VARIABLE] = args.trigger_json
+            _keep_trigger(dynamodb, table, args)
             start_external_run(
                 flow_cls,
                 store,
@@ -178,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                 system_tags=args.system_tag,
             )
         inputs = task_inputs(graph, store, args.run_id, args.step, args.task_id, args.foreach_path)
+        _bind_trigger(dynamodb, table, args.run_id)
     except (FlowkitError, OSError, ValueError, KeyError, IndexError) as exc:
         os.chdir(started_in)
         if workdir is not None:
@@ -187,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"flowkit sfn task: {args.flow}/{args.run_id}/{args.step}/{args.task_id}", flush=True)
     try:
         _run_step(flow_file, args, inputs)
-        return 0 if _report(store, args, graph, table) else 1
+        return 0 if _report(store, args, graph, table, dynamodb) else 1
     finally:
         # a container may run many jobs: leave its temporary folder as it was found
         os.chdir(started_in)
