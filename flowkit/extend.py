@@ -71,7 +71,8 @@ run's), names the run itself and writes its start record with :func:`start_exter
 (parameters converted and defaulted as ``run`` does), gives a foreach split its levels with
 :func:`child_foreach_json`, runs each task with the flow file's
 ``step`` command (after :func:`bind_trigger` when an event started the run, for
-``current.trigger``), and ends the run with the datastore's ``finish_run``.
+``current.trigger``), applies ``@catch`` to a failed last attempt with
+:func:`catch_failed_task`, and ends the run with the datastore's ``finish_run``.
 
 **Errors** — raise :class:`FlowkitError` subclasses with a ``hint`` ("Fix: ..."); the CLI shows
 them as one short message with the error's ``exit_code``.
@@ -115,6 +116,7 @@ _EXPORTS = {
     "build_snapshot": "flowkit.datastore.codesnap",
     "start_external_run": "flowkit.runtime.external",
     "child_foreach_json": "flowkit.runtime.external",
+    "catch_failed_task": "flowkit.runtime.external",
     "bind_trigger": "flowkit.dsl.current",
     "RunNotFound": "flowkit.errors",
     "DEFAULT_MAIN_PORT": "flowkit.decorators.parallel",
@@ -166,6 +168,7 @@ __all__ = [
     "TriggeredRun",
     "bind_trigger",
     "build_snapshot",
+    "catch_failed_task",
     "child_foreach_json",
     "declare_settings",
     "extract_snapshot",
@@ -209,7 +212,11 @@ if TYPE_CHECKING:
         option_args,
     )
     from flowkit.runtime.entry import spec_to_args
-    from flowkit.runtime.external import child_foreach_json, start_external_run
+    from flowkit.runtime.external import (
+        catch_failed_task,
+        child_foreach_json,
+        start_external_run,
+    )
     from flowkit.runtime.gang import gang_task_ids, is_gang_task
     from flowkit.runtime.remote import (
         DONE,

@@ -18,6 +18,7 @@ from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import RunRecord
 from flowkit.dsl.parameters import flow_parameters
 from flowkit.errors import ParameterError
+from flowkit.graph.model import FlowGraph
 
 
 def parameter_values(flow_cls: type, given: Mapping[str, Any], user: str) -> dict[str, Any]:
@@ -139,3 +140,46 @@ def child_foreach_json(
         items = ref.sha if ref is not None else None
     level = ForeachFrame(parent.step, index, count, var, element, items)
     return json.dumps([frame.to_dict() for frame in [*parent.foreach_stack, level]])
+
+
+def catch_failed_task(
+    flow_cls: type, graph: FlowGraph, store: FlowDatastore, run_id: str, step: str, task_id: str
+) -> bool:
+    """Apply the step's ``@catch`` to the failed last attempt of ``step/task_id``, exactly as
+    the runner does (the attempt's manifest becomes a success holding the exception).
+
+    Returns:
+        Whether the failure was caught (``False``: no ``@catch``, or stopped by the user).
+    """
+    from flowkit.decorators.resolve import resolve_step_decorators
+    from flowkit.runtime.policy import FailurePolicy
+    from flowkit.runtime.spec import TaskSpec
+    from flowkit.runtime.task import RunContext
+
+    manifest = store.read_manifest(run_id, step, task_id)
+    record = store.run_record(run_id)
+    decorators = resolve_step_decorators(flow_cls, graph)
+    ctx = RunContext(flow_cls, graph, store, run_id, decorators=decorators)
+    inputs = None
+    if not graph[step].is_join and manifest.parents:
+        run, parent_step, parent_task = manifest.parents[0].split("/")[-3:]
+        inputs = store.read_manifest(run, parent_step, parent_task)
+    spec = TaskSpec(
+        step,
+        task_id,
+        manifest.attempt,
+        [],
+        list(manifest.foreach_stack),
+        dict(record.parameters),
+        inputs=inputs,
+        iteration=manifest.iteration,
+    )
+    # the task is on its last attempt: the policy can only catch (or give up)
+    retries = max((d.retries() for d in decorators.get(step, [])), default=0)
+    if spec.attempt < retries:
+        return False
+    decision = FailurePolicy(ctx).decide(spec, manifest)
+    if decision.caught is None:
+        return False
+    store.write_manifest(decision.caught)
+    return True

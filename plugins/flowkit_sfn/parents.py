@@ -82,7 +82,7 @@ def task_inputs(
             candidates.append(task_id(graph, parent, path, pass_))
         elif parent in loops:  # leaving a loop: its last pass went on
             candidates += _passes(store, run_id, parent, path)[-1:]
-        else:
+        elif pass_ == 0:  # entering a loop (or no loop): later passes come from the loop
             candidates.append(task_id(graph, parent, path, 0))
     for candidate_step, candidate in _existing(store, run_id, graph, node.parents, candidates):
         manifest = store.read_manifest(run_id, candidate_step, candidate)

@@ -18,10 +18,11 @@ Shape of the machine:
 * a switch is a ``Choice`` on the branch the switch step chose; a branch that loops back goes
   through a ``Pass`` that counts the pass, then to the loop's first step;
 * ``@retry`` is the task's ``Retry`` (``States.TaskFailed``, the decorator's count and delay;
-  each attempt is a new job told ``$$.State.RetryCount``), ``@timeout`` its ``TimeoutSeconds``
-  and the job's ``AttemptDurationSeconds``, ``@resources`` (or ``@batch``'s cpu/memory/gpu)
-  the job's ``ResourceRequirements``, ``@batch(queue=...)`` its queue. ``@catch`` needs no
-  state: the task catches the exception itself, told which attempt is its last.
+  each attempt is a new job told ``$$.State.RetryCount``), ``@timeout`` is enforced by the task
+  itself with the job's ``AttemptDurationSeconds`` (at least 60) as a backstop,
+  ``@resources`` (or ``@batch``'s cpu/memory/gpu) the job's ``ResourceRequirements``,
+  ``@batch(queue=...)`` its queue. ``@catch`` needs no state: the task catches the failure
+  itself, told which attempt is its last.
 
 Foreach width and switch choice: a Batch job returns no payload to Step Functions, so the task
 that runs a foreach (or switch) step writes one DynamoDB item keyed ``<run id>/<task id>``
@@ -462,7 +463,9 @@ class _Builder:
         timeout = self._deco(node.name, "timeout")
         seconds = timeout.timeout_seconds() if timeout else None
         if seconds:
-            task["TimeoutSeconds"] = math.ceil(seconds)
+            # The task enforces @timeout itself (so @catch can catch it); Batch's attempt
+            # duration is the backstop. No TimeoutSeconds on the state: it would count the
+            # job's time in the queue too.
             params["Timeout"] = {"AttemptDurationSeconds": max(60, math.ceil(seconds))}
         if retry and retries:
             task["Retry"] = [

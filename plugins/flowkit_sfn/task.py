@@ -17,8 +17,10 @@ code snapshot, like :mod:`flowkit_batch.bootstrap`), what the runner does around
   foreach path (:mod:`flowkit_sfn.parents`), so a join over 10,000 splits receives no list;
 * a foreach task writes its width (and the chunks of a distributed Map), a switch task its
   branch, to the DynamoDB item ``<run id>/<task id>`` the state machine reads;
-* the end task records the run as succeeded; a task failing on its last attempt records it as
-  failed (Step Functions then fails the execution).
+* ``@timeout`` is enforced here (the step is interrupted, a failure like any other), and a
+  failure on the last attempt is caught by the step's ``@catch`` as the runner would;
+* the end task records the run as succeeded; a task failing on its last attempt (uncaught)
+  records it as failed (Step Functions then fails the execution).
 
 Exit codes: 0 the task succeeded, 1 it failed, 2 it could not start (message in the log).
 """
@@ -30,6 +32,7 @@ import json
 import os
 import runpy
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -40,10 +43,12 @@ from flowkit.extend import (
     FlowDatastore,
     FlowkitError,
     bind_trigger,
+    catch_failed_task,
     extract_snapshot,
     load_graph,
     load_settings,
     open_flow_datastore,
+    resolve_step_decorators,
     start_external_run,
 )
 from flowkit_sfn.aws import client_factory
@@ -95,8 +100,29 @@ def _load_flow(flow_file: Path, name: str) -> type:
     )
 
 
-def _run_step(flow_file: Path, args: argparse.Namespace, inputs: TaskInputs) -> int:
-    """``python FLOW.py step ...`` in this interpreter; its exit code."""
+class StepTimedOut(Exception):
+    """Raised inside the step when its ``@timeout`` expires (recorded as the step's failure,
+    so ``@retry`` and ``@catch`` apply as in a local run)."""
+
+
+def _alarm(seconds: float | None) -> None:
+    """Raise :class:`StepTimedOut` in this process after ``seconds`` (``None``: never)."""
+
+    def expired(signum: int, frame: Any) -> None:
+        raise StepTimedOut(f"the step exceeded its @timeout of {seconds:g} s")
+
+    if seconds:
+        signal.signal(signal.SIGALRM, expired)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    else:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _run_step(
+    flow_file: Path, args: argparse.Namespace, inputs: TaskInputs, timeout: float | None
+) -> int:
+    """``python FLOW.py step ...`` in this interpreter, stopped after ``timeout`` seconds; its
+    exit code."""
     argv = [str(flow_file), "step", args.step, "--run-id", args.run_id]
     argv += ["--task-id", args.task_id, "--attempt", str(args.retry_count)]
     for parent in inputs.parents:
@@ -106,10 +132,13 @@ def _run_step(flow_file: Path, args: argparse.Namespace, inputs: TaskInputs) -> 
     if inputs.iteration:
         argv += ["--iteration", str(inputs.iteration)]
     sys.argv = argv
+    _alarm(timeout)
     try:
         runpy.run_path(str(flow_file), run_name="__main__")
     except SystemExit as done:  # the flow's CLI ends with sys.exit(code)
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    finally:
+        _alarm(None)
     return 0
 
 
@@ -141,7 +170,12 @@ def _bind_trigger(dynamodb: Any, table: str, run_id: str) -> None:
 
 
 def _report(
-    store: FlowDatastore, args: argparse.Namespace, graph: Any, table: str, dynamodb: Any
+    store: FlowDatastore,
+    args: argparse.Namespace,
+    flow_cls: type,
+    graph: Any,
+    table: str,
+    dynamodb: Any,
 ) -> bool:
     """After the step: write what the state machine reads, end the run; whether it succeeded."""
     try:
@@ -150,9 +184,14 @@ def _report(
         manifest = None  # it died before committing: a failed attempt
     node = graph[args.step]
     if manifest is None or manifest.status != "succeeded":
-        if args.retry_count >= args.max_retries:
+        if args.retry_count < args.max_retries:
+            return False  # Step Functions retries it
+        if manifest is None or not catch_failed_task(
+            flow_cls, graph, store, args.run_id, args.step, args.task_id
+        ):
             store.finish_run(args.run_id, "failed", summary={"failed_task": args.task_id})
-        return False
+            return False
+        manifest = store.read_manifest(args.run_id, args.step, args.task_id, args.retry_count)
     item: dict[str, Any] = {}
     if manifest.foreach_count is not None and node.num_parallel is None:
         item["splits"] = {"N": str(manifest.foreach_count)}
@@ -171,7 +210,12 @@ def _report(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the task; return the exit code (0, 1 failed, 2 could not start)."""
-    args = _parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if "--foreach-path" in given[:-1]:
+        # a path such as -1-2 would read as an option: glue it to its flag
+        at = given.index("--foreach-path")
+        given[at : at + 2] = [f"--foreach-path={given[at + 1]}"]
+    args = _parser().parse_args(given)
     workdir: Path | None = None
     started_in = os.getcwd()
     try:
@@ -195,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(workdir))
         flow_cls = _load_flow(flow_file, args.flow)
         graph = load_graph(flow_cls)
+        limits = [
+            t
+            for d in resolve_step_decorators(flow_cls, graph).get(args.step, [])
+            if (t := d.timeout_seconds())
+        ]
+        timeout = min(limits) if limits else None
         dynamodb = client_factory(settings)("dynamodb")
         if args.step == "start":
             _keep_trigger(dynamodb, table, args)
@@ -218,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         return _EXIT_SETUP
     print(f"flowkit sfn task: {args.flow}/{args.run_id}/{args.step}/{args.task_id}", flush=True)
     try:
-        _run_step(flow_file, args, inputs)
-        return 0 if _report(store, args, graph, table, dynamodb) else 1
+        _run_step(flow_file, args, inputs, timeout)
+        return 0 if _report(store, args, flow_cls, graph, table, dynamodb) else 1
     finally:
         # a container may run many jobs: leave its temporary folder as it was found
         os.chdir(started_in)

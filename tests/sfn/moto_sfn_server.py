@@ -15,7 +15,10 @@ unchanged, so every ``batch:submitJob`` fails. The case conversion is added here
 deep-copies a state machine for each new execution, with the backend it points to — every
 other execution's worker thread included, which cannot be copied once one has run, so a
 server could start only one execution; the copy here leaves the backend shared
-(:func:`_copy_machine_not_backend`).
+(:func:`_copy_machine_not_backend`). Last, moto also listens for a task token while a
+``.sync`` job runs, and a retried attempt gets the first attempt's token, already closed, so
+every retry "timed out" at once; a ``.sync`` task here waits for its job only
+(:func:`_sync_waits_for_the_job`), as on AWS.
 """
 
 from __future__ import annotations
@@ -115,6 +118,24 @@ def _copy_machine_not_backend() -> None:
     StateMachine.__deepcopy__ = deepcopy  # type: ignore[attr-defined]
 
 
+def _sync_waits_for_the_job() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+        ResourceCondition,
+    )
+
+    original = callback.StateTaskServiceCallback._eval_sync
+
+    def eval_sync(self: Any, env: Any, sync_resolver: Any, timeout_seconds: Any, **kw: Any) -> Any:
+        if self.resource.condition == ResourceCondition.Sync:
+            kw["callback_endpoint"] = None
+        return original(self, env, sync_resolver, timeout_seconds, **kw)
+
+    callback.StateTaskServiceCallback._eval_sync = eval_sync
+
+
 def install() -> None:
     """Batch runs jobs; Step Functions executes state machines, calling back to 127.0.0.1."""
     install_batch()
@@ -122,6 +143,7 @@ def install() -> None:
     _pin_loopback()
     _convert_batch_case()
     _copy_machine_not_backend()
+    _sync_waits_for_the_job()
 
 
 if __name__ == "__main__":

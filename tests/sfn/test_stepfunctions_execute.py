@@ -49,7 +49,19 @@ def deploy_and_trigger(env: SfnEnv, runner: FlowRunner, flow: Path, *params: str
     return run_id
 
 
-@pytest.mark.parametrize("shape", ["linear", "branch", "foreach"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "linear",
+        "branch",
+        "foreach",
+        "nested_foreach",
+        "switch",
+        "switch_in_foreach",
+        "recursive_switch",
+        "recursive_switch_inside_foreach",
+    ],
+)
 def test_stepfunctions_run_equals_a_local_run(sfn_env: SfnEnv, tmp_path: Path, shape: str) -> None:
     case = SHAPE_CASES[shape]
     runner = FlowRunner(tmp_path / "local", tmp_path)
