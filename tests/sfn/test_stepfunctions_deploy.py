@@ -215,3 +215,33 @@ def test_deployer_api_creates_triggers_and_waits_for_the_run(
     assert triggered.status()["status"] == "SUCCEEDED"
     assert [r["run_id"] for r in deployed.list_runs()] == [triggered.run_id]
     assert deployed.delete()
+
+
+def test_project_branches_deploy_apart(sfn_env: SfnEnv, tmp_path: Path) -> None:
+    from flowtests import FLOWS
+
+    flow = FLOWS / "project" / "projectflow.py"
+    runner = FlowRunner(tmp_path / "unused", tmp_path)
+    for branch in (["--branch", "x"], ["--production"]):
+        made = runner(flow, *branch, "step-functions", "create", timeout=120, **sfn_env.env)
+        assert made.returncode == 0, made.output
+    names = {m["name"] for m in sfn_env.fake.sfn.list_state_machines()["stateMachines"]}
+    assert {"fraud_model.test.x.ProjectFlow", "fraud_model.prod.ProjectFlow"} <= names
+    triggered = runner(
+        flow, "--branch", "x", "step-functions", "trigger", timeout=60, **sfn_env.env
+    )
+    assert triggered.returncode == 0, triggered.output
+    run_id = triggered.stdout.strip()
+    execution = wait_execution(sfn_env, "fraud_model.test.x.ProjectFlow", run_id)
+    assert execution["status"] == "SUCCEEDED"
+    run = _client_run(sfn_env, f"ProjectFlow/{run_id}")
+    assert run["end"].task["seen_end"].data == {
+        "project_name": "fraud_model",
+        "branch_name": "test.x",
+        "is_production": False,
+        "project_flow_name": "fraud_model.test.x.ProjectFlow",
+    }
+    assert "project_branch:test.x" in run.system_tags
+    for branch in (["--branch", "x"], ["--production"]):
+        gone = runner(flow, *branch, "step-functions", "delete", timeout=60, **sfn_env.env)
+        assert gone.returncode == 0, gone.output

@@ -100,3 +100,26 @@ def artifact_map(run) -> dict[str, list[tuple]]:
             rows.append((where, task.iteration, sorted(shas.items())))
         out[step.id] = sorted(rows)
     return out
+
+
+def test_a_foreach_wider_than_the_inline_limit_runs_as_a_distributed_map(
+    sfn_env: SfnEnv, tmp_path: Path
+) -> None:
+    case = SHAPE_CASES["foreach"]
+    runner = FlowRunner(tmp_path / "local", tmp_path)
+    env = {**sfn_env.env, "FLOWKIT_SFN_INLINE_LIMIT": "2"}  # 4 splits > 2
+    made = runner(case.file, "step-functions", "create", timeout=120, **env)
+    assert made.returncode == 0, made.output
+    triggered = runner(case.file, "step-functions", "trigger", timeout=60, **env)
+    assert triggered.returncode == 0, triggered.output
+    run_id = triggered.stdout.strip()
+    execution = wait_execution(sfn_env, case.flow, run_id)
+    assert execution["status"] == "SUCCEEDED", execution
+    history = sfn_env.fake.sfn.get_execution_history(
+        executionArn=execution["executionArn"], maxResults=1000
+    )["events"]
+    entered = {
+        e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
+    }
+    assert "start_distributed" in entered and "start_inline" not in entered
+    assert _client_run(sfn_env, f"{case.flow}/{run_id}").data.result == case.result
