@@ -14,6 +14,7 @@ from __future__ import annotations
 import signal
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,6 +118,35 @@ class SfnEnv:
 
         settings = Settings(s3_endpoint_url=self.fake.server.endpoint, aws_region="us-east-1")
         return FlowDatastore(ByteStorage(self.url, settings), flow_name)
+
+
+def client_run_at(root: str, pathspec: str):
+    """The client Run ``pathspec`` of the datastore at ``root``."""
+    from flowkit.client import ClientContext
+
+    return ClientContext(root, chosen_by="the test").run(pathspec)
+
+
+def client_run(env: SfnEnv, pathspec: str):
+    """The client Run ``pathspec`` of the test's datastore."""
+    return client_run_at(env.url, pathspec)
+
+
+def wait_execution(env: SfnEnv, machine: str, run_id: str, timeout: float = 240) -> dict:
+    """The execution of ``run_id`` (of state machine ``machine``) once it has stopped."""
+    arn = next(
+        m["stateMachineArn"]
+        for m in env.fake.sfn.list_state_machines()["stateMachines"]
+        if m["name"] == machine
+    )
+    execution = arn.replace(":stateMachine:", ":execution:") + ":" + run_id.removeprefix("sfn-")
+    deadline = time.monotonic() + timeout
+    while True:
+        found = env.fake.sfn.describe_execution(executionArn=execution)
+        if found["status"] != "RUNNING":
+            return found
+        assert time.monotonic() < deadline, f"execution {run_id} still running"
+        time.sleep(0.3)
 
 
 @pytest.fixture

@@ -153,6 +153,7 @@ def make_command(flow: Any) -> click.Command:
             table=table or sfn.table,
             inline_limit=inline,
             system_tags=tuple(tags),
+            user=flow.settings().user or "",
         )
         parameters = flow_parameters(flow.flow_cls)
         if only_json:

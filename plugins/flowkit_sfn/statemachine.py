@@ -82,6 +82,8 @@ class SfnOptions:
         inline_limit: Widest foreach run as an inline Map; wider ones are distributed.
         max_concurrency: Concurrent iterations of a distributed Map (0: no limit).
         system_tags: Tags the run is recorded with (``@project``'s), given to the start task.
+        user: Who the runs are recorded as started by (the deploying user, so the runs are in
+            that user's default namespace); ``""``: the job's user.
     """
 
     job_queue: str = "flowkit-default"
@@ -92,6 +94,7 @@ class SfnOptions:
     inline_limit: int = 500
     max_concurrency: int = 0
     system_tags: tuple[str, ...] = ()
+    user: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.inline_limit <= ARRAY_RANGE_MAX:
@@ -214,6 +217,11 @@ def _input_states(parameters: Sequence[Parameter]) -> dict[str, Any]:
             "Cause": f'start the execution with input {{"parameters": {{...}}}} giving {names}',
         },
     }
+
+
+def _quoted(text: str) -> str:
+    """``text`` inside an intrinsic function's quoted string (quotes and braces escaped)."""
+    return re.sub(r"([\\'{}])", r"\\\1", text)
 
 
 def _job_name(flow: str, step: str) -> str:
@@ -430,6 +438,8 @@ class _Builder:
         start_only = ""
         if node.name == "start":
             tags = "".join(f", '--system-tag', '{tag}'" for tag in opts.system_tags)
+            if opts.user:
+                tags += f", '--user', '{_quoted(opts.user)}'"
             # the whole execution input: the start task reads its "trigger" (EventBridge's)
             start_only = (
                 f"{tags}, '--execution-input', States.JsonToString($$.Execution.Input), "

@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--param-json", default=None, help="start only: the execution's parameters")
     add("--execution-input", default=None, help="start only: the execution input (JSON)")
     add("--system-tag", action="append", default=[], help="start only: @project's tags")
+    add("--user", default=None, help="start only: who the run is recorded as started by")
     return parser
 
 
@@ -255,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                 json.loads(args.param_json or "{}"),
                 code_sha=args.code,
                 flow_file=Path(args.flow_file),
-                user=settings.user,
+                user=args.user or settings.user,
                 system_tags=args.system_tag,
             )
         inputs = task_inputs(graph, store, args.run_id, args.step, args.task_id, args.foreach_path)

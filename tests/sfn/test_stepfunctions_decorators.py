@@ -6,14 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fakesfn import SfnEnv
+from fakesfn import SfnEnv, client_run, client_run_at, wait_execution
 from flowtests import FlowRunner
-from test_stepfunctions_execute import (
-    _client_run,
-    _client_run_at,
-    deploy_and_trigger,
-    wait_execution,
-)
+from test_stepfunctions_execute import deploy_and_trigger
 
 FLOW = """
 import time
@@ -73,8 +68,8 @@ def test_retry_catch_and_timeout_behave_as_locally(sfn_env: SfnEnv, tmp_path: Pa
     assert local.returncode == 0, local.output
     run_id = deploy_and_trigger(sfn_env, runner, flow)
     assert wait_execution(sfn_env, "SturdyFlow", run_id)["status"] == "SUCCEEDED"
-    run = _client_run(sfn_env, f"SturdyFlow/{run_id}")
-    local_run = _client_run_at(
+    run = client_run(sfn_env, f"SturdyFlow/{run_id}")
+    local_run = client_run_at(
         str(tmp_path / "local"), f"SturdyFlow/{runner.store('SturdyFlow').latest_run_id()}"
     )
     expected = {

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fakesfn import SfnEnv
+from fakesfn import SfnEnv, client_run, wait_execution
 from flowtests import FlowRunner
-from test_stepfunctions_execute import _client_run, wait_execution
 
 FLOW = """
 import os
@@ -155,7 +154,7 @@ def test_trigger_list_runs_status_and_a_failed_run_resumed_locally(
     }
     execution = wait_execution(sfn_env, "ResumedFlow", run_id)
     assert execution["status"] == "FAILED"
-    failed = _client_run(sfn_env, f"ResumedFlow/{run_id}")
+    failed = client_run(sfn_env, f"ResumedFlow/{run_id}")
     assert failed.status == "failed"
     assert "planned failure" in failed["middle"].task.stderr
     listed = json.loads(_sfn(runner, sfn_env, flow, "list-runs", "--json").stdout)
@@ -168,9 +167,14 @@ def test_trigger_list_runs_status_and_a_failed_run_resumed_locally(
     assert resumed.returncode == 0, resumed.output
     store = sfn_env.store("ResumedFlow")
     new_run = store.latest_run_id()
-    run = _client_run(sfn_env, f"ResumedFlow/{new_run}")
+    run = client_run(sfn_env, f"ResumedFlow/{new_run}")
     assert run.successful and run.data.doubled == 6
     assert run["start"].task.origin_pathspec == f"ResumedFlow/{run_id}/start/start"
+    # the client lists named runs with numbered ones, newest first
+    from flowkit.client import ClientContext
+
+    flow_view = ClientContext(sfn_env.url, chosen_by="the test").flow("ResumedFlow")
+    assert [r.id for r in flow_view.runs()] == [new_run, run_id]
 
 
 def test_an_event_trigger_reaches_every_step(sfn_env: SfnEnv, tmp_path: Path) -> None:
@@ -189,7 +193,7 @@ def test_an_event_trigger_reaches_every_step(sfn_env: SfnEnv, tmp_path: Path) ->
         input=json.dumps({"trigger": document, "parameters": {"alpha": 5}}),
     )
     assert wait_execution(sfn_env, "EventFlow", "sfn-event-1")["status"] == "SUCCEEDED"
-    run = _client_run(sfn_env, "EventFlow/sfn-event-1")
+    run = client_run(sfn_env, "EventFlow/sfn-event-1")
     assert run["start"].task["start_trigger"].data == document
     assert run["middle"].task["middle_source"].data == "s3://bucket/incoming/a.parquet"
     assert run.data.doubled == 10
@@ -234,7 +238,7 @@ def test_project_branches_deploy_apart(sfn_env: SfnEnv, tmp_path: Path) -> None:
     run_id = triggered.stdout.strip()
     execution = wait_execution(sfn_env, "fraud_model.test.x.ProjectFlow", run_id)
     assert execution["status"] == "SUCCEEDED"
-    run = _client_run(sfn_env, f"ProjectFlow/{run_id}")
+    run = client_run(sfn_env, f"ProjectFlow/{run_id}")
     assert run["end"].task["seen_end"].data == {
         "project_name": "fraud_model",
         "branch_name": "test.x",

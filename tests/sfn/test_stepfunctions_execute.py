@@ -10,33 +10,11 @@ parameter names to Batch unconverted, is filled in the fake server (``moto_sfn_s
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from fakesfn import SfnEnv
+from fakesfn import SfnEnv, client_run, client_run_at, wait_execution
 from flowtests import SHAPE_CASES, FlowRunner
-
-
-def _client_run(env: SfnEnv, pathspec: str):
-    return _client_run_at(env.url, pathspec)
-
-
-def wait_execution(env: SfnEnv, machine: str, run_id: str, timeout: float = 240) -> dict:
-    """The execution of ``run_id`` once it has stopped."""
-    arn = next(
-        m["stateMachineArn"]
-        for m in env.fake.sfn.list_state_machines()["stateMachines"]
-        if m["name"] == machine
-    )
-    execution = arn.replace(":stateMachine:", ":execution:") + ":" + run_id.removeprefix("sfn-")
-    deadline = time.monotonic() + timeout
-    while True:
-        found = env.fake.sfn.describe_execution(executionArn=execution)
-        if found["status"] != "RUNNING":
-            return found
-        assert time.monotonic() < deadline, f"execution {run_id} still running"
-        time.sleep(0.3)
 
 
 def deploy_and_trigger(env: SfnEnv, runner: FlowRunner, flow: Path, *params: str) -> str:
@@ -70,23 +48,17 @@ def test_stepfunctions_run_equals_a_local_run(sfn_env: SfnEnv, tmp_path: Path, s
     run_id = deploy_and_trigger(sfn_env, runner, case.file)
     execution = wait_execution(sfn_env, case.flow, run_id)
     assert execution["status"] == "SUCCEEDED", execution
-    run = _client_run(sfn_env, f"{case.flow}/{run_id}")
+    run = client_run(sfn_env, f"{case.flow}/{run_id}")
     assert run.finished and run.successful
     assert run.data.result == case.result
     local_run = runner.store(case.flow).latest_run_id()
-    local_view = _client_run_at(str(tmp_path / "local"), f"{case.flow}/{local_run}")
+    local_view = client_run_at(str(tmp_path / "local"), f"{case.flow}/{local_run}")
     # every step ran the same tasks (by foreach position) with the same artifacts
     assert artifact_map(run) == artifact_map(local_view)
     assert sum(len(tasks) for tasks in artifact_map(run).values()) == case.tasks
     # logs landed in the datastore like a local task's
     assert "result" in run["end"].task.stdout
     assert run.code is not None
-
-
-def _client_run_at(root: str, pathspec: str):
-    from flowkit.client import ClientContext
-
-    return ClientContext(root, chosen_by="the test").run(pathspec)
 
 
 def artifact_map(run) -> dict[str, list[tuple]]:
@@ -122,4 +94,4 @@ def test_a_foreach_wider_than_the_inline_limit_runs_as_a_distributed_map(
         e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
     }
     assert "start_distributed" in entered and "start_inline" not in entered
-    assert _client_run(sfn_env, f"{case.flow}/{run_id}").data.result == case.result
+    assert client_run(sfn_env, f"{case.flow}/{run_id}").data.result == case.result
