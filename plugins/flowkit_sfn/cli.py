@@ -181,13 +181,9 @@ def make_command(flow: Any) -> click.Command:
                 "utf-8",
             )
 
-    @group.command(
-        context_settings={"ignore_unknown_options": False},
-        help="Start an execution now; prints the run id (sfn-<execution name>).",
-    )
+    @group.command(help="Start an execution now; prints the run id (sfn-<execution name>).")
     @click.option("--run-id-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
-    @click.pass_context
-    def trigger(ctx: click.Context, run_id_file: Path | None, **raw: Any) -> None:
+    def trigger(run_id_file: Path | None, **raw: Any) -> None:
         from flowkit_sfn.aws import client_factory
 
         client = client_factory(flow.settings())

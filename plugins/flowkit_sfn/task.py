@@ -28,6 +28,7 @@ Exit codes: 0 the task succeeded, 1 it failed, 2 it could not start (message in 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import runpy
@@ -42,6 +43,7 @@ import flowkit
 from flowkit.extend import (
     FlowDatastore,
     FlowkitError,
+    RunNotFound,
     bind_trigger,
     catch_failed_task,
     extract_snapshot,
@@ -209,6 +211,13 @@ def _report(
     return True
 
 
+def _give_up(store: FlowDatastore, args: argparse.Namespace) -> None:
+    """Record the run as failed after its task could not even start (when the run exists)."""
+    # no run yet (the start task failed before writing it): nothing to record
+    with contextlib.suppress(RunNotFound):
+        store.finish_run(args.run_id, "failed", summary={"failed_task": args.task_id})
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the task; return the exit code (0, 1 failed, 2 could not start)."""
     given = list(sys.argv[1:] if argv is None else argv)
@@ -218,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         given[at : at + 2] = [f"--foreach-path={given[at + 1]}"]
     args = _parser().parse_args(given)
     workdir: Path | None = None
+    store: FlowDatastore | None = None
     started_in = os.getcwd()
     try:
         settings = load_settings()
@@ -266,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
         print(f"flowkit sfn task: cannot start the task: {exc}", file=sys.stderr, flush=True)
+        if store is not None and args.retry_count >= args.max_retries:
+            _give_up(store, args)
         return _EXIT_SETUP
     print(f"flowkit sfn task: {args.flow}/{args.run_id}/{args.step}/{args.task_id}", flush=True)
     try:
