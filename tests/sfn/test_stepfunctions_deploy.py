@@ -249,3 +249,13 @@ def test_project_branches_deploy_apart(sfn_env: SfnEnv, tmp_path: Path) -> None:
     for branch in (["--branch", "x"], ["--production"]):
         gone = runner(flow, *branch, "step-functions", "delete", timeout=60, **sfn_env.env)
         assert gone.returncode == 0, gone.output
+
+
+def test_the_plugin_registers_its_settings_and_deployer() -> None:
+    from flowkit.registry import registry
+    from flowkit_sfn.deployer import StepFunctionsDeployer
+    from flowkit_sfn.settings import SfnSettings
+
+    assert "sfn" in registry().names("settings")
+    assert registry().get("deployer", "step-functions") is StepFunctionsDeployer
+    assert SfnSettings().table == "flowkit-sfn" and SfnSettings().role_arn is None
