@@ -65,6 +65,15 @@ least ``create``/``trigger``, keeping the report-file contract of
 ``TYPE`` the command's name) as ``deployer.<name>``; ``Deployer("flow.py").<name>()`` then
 returns it. :func:`option_args` turns keyword arguments into the command's options.
 
+**External orchestrators** — a deployer whose scheduler starts the tasks itself (no runner of
+ours alive) stores the deployed code with :func:`build_snapshot` (content-addressed, like a
+run's), names the run itself and writes its start record with :func:`start_external_run`
+(parameters converted and defaulted as ``run`` does), gives a foreach split its levels with
+:func:`child_foreach_json`, runs each task with the flow file's
+``step`` command (after :func:`bind_trigger` when an event started the run, for
+``current.trigger``), applies ``@catch`` to a failed last attempt with
+:func:`catch_failed_task`, and ends the run with the datastore's ``finish_run``.
+
 **Errors** — raise :class:`FlowkitError` subclasses with a ``hint`` ("Fix: ..."); the CLI shows
 them as one short message with the error's ``exit_code``.
 """
@@ -104,6 +113,11 @@ _EXPORTS = {
     "DONE": "flowkit.runtime.remote",
     "FlowDatastore": "flowkit.datastore.flowstore",
     "extract_snapshot": "flowkit.datastore.codesnap",
+    "build_snapshot": "flowkit.datastore.codesnap",
+    "start_external_run": "flowkit.runtime.external",
+    "child_foreach_json": "flowkit.runtime.external",
+    "catch_failed_task": "flowkit.runtime.external",
+    "bind_trigger": "flowkit.dsl.current",
     "RunNotFound": "flowkit.errors",
     "DEFAULT_MAIN_PORT": "flowkit.decorators.parallel",
     "gang_environment": "flowkit.decorators.parallel",
@@ -152,6 +166,10 @@ __all__ = [
     "TriggerDecorator",
     "TriggerOnFinishDecorator",
     "TriggeredRun",
+    "bind_trigger",
+    "build_snapshot",
+    "catch_failed_task",
+    "child_foreach_json",
     "declare_settings",
     "extract_snapshot",
     "flow_decorator",
@@ -165,11 +183,12 @@ __all__ = [
     "option_args",
     "resolve_step_decorators",
     "spec_to_args",
+    "start_external_run",
     "step_decorator",
 ]
 
 if TYPE_CHECKING:
-    from flowkit.datastore.codesnap import extract_snapshot
+    from flowkit.datastore.codesnap import build_snapshot, extract_snapshot
     from flowkit.datastore.flowstore import FlowDatastore
     from flowkit.decorators.attach import flow_decorator, flow_decorators, step_decorator
     from flowkit.decorators.base import DecoratorArgumentError, FlowDecorator, StepDecorator
@@ -180,6 +199,7 @@ if TYPE_CHECKING:
         TriggerDecorator,
         TriggerOnFinishDecorator,
     )
+    from flowkit.dsl.current import bind_trigger
     from flowkit.errors import ConfigError, FlowDefinitionError, FlowkitError, RunNotFound
     from flowkit.graph import load_graph
     from flowkit.graph.model import FlowGraph, StepNode
@@ -192,6 +212,11 @@ if TYPE_CHECKING:
         option_args,
     )
     from flowkit.runtime.entry import spec_to_args
+    from flowkit.runtime.external import (
+        catch_failed_task,
+        child_foreach_json,
+        start_external_run,
+    )
     from flowkit.runtime.gang import gang_task_ids, is_gang_task
     from flowkit.runtime.remote import (
         DONE,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fakebatch import batch_flow, fake_batch  # noqa: F401  (fixtures of the Batch tests)
+from fakesfn import fake_sfn, sfn_env  # noqa: F401  (fixtures of the Step Functions tests)
 from flowtests import SHAPE_CASES, FlowRunner, Shape, record_inspection_runs
 from s3servers import STARTERS, S3Server, ServerUnavailable
 

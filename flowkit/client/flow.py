@@ -135,17 +135,33 @@ class Flow(ClientObject):
         # One listing tells which runs ever had their tags changed; the others need no read
         # to know their tags.
         changed = self._store.tags.runs_with_events()
-        for run_id in self._run_ids_newest_first():
+        # Runs an orchestrator named (sfn-...) are merged in by creation time.
+        named = self._store.named_runs()
+
+        def entry(run_id: str) -> Run | UnreadableRun | None:
             try:
                 record = self._store.run_record(run_id)
             except RunNotFound:
-                continue  # a gap (a deleted run), or an id being claimed right now
+                return None  # a gap (a deleted run), or an id being claimed right now
             except CorruptRecord as exc:
-                yield UnreadableRun(f"{self.id}/{run_id}", run_id, exc)
-                continue
+                return UnreadableRun(f"{self.id}/{run_id}", run_id, exc)
             run = Run._build(self._context, self._store, record, run_id in changed)
-            if not wanted or wanted <= run.tags:
-                yield run
+            return run if not wanted or wanted <= run.tags else None
+
+        for run_id in self._run_ids_newest_first():
+            found = entry(run_id)
+            if found is None:
+                continue
+            created = found.created_at.timestamp() if isinstance(found, Run) else None
+            while named and created is not None and named[0][0] > created:
+                newer = entry(named.pop(0)[1])
+                if newer is not None:
+                    yield newer
+            yield found
+        for _, run_id in named:
+            rest = entry(run_id)
+            if rest is not None:
+                yield rest
 
     def _run_ids_newest_first(self) -> Iterator[str]:
         # Run ids are claimed in increasing order from 1, so counting down from the latest one
@@ -175,7 +191,7 @@ class Flow(ClientObject):
     @property
     def latest_run(self) -> Run | None:
         """The most recent run in the namespace, whatever its status; ``None`` if none."""
-        if self._context.namespace is not None:
+        if self._context.namespace is not None or self._store.named_runs():
             return next(self.runs(), None)
         run_id = self._store.latest_run_id()
         if run_id is None:

@@ -43,6 +43,8 @@ FINAL_STATUSES = ("succeeded", "failed", "killed")
 START_NAME = "run.json"
 END_NAME = "end.json"
 LEASE_NAME = "heartbeat.json"
+#: ``{flow}/named_runs/<created ms>-<run id>``: the index of runs an orchestrator named.
+NAMED_RUNS = "named_runs"
 # A run id the ``latest`` hint may name: more digits than this is nonsense, not a run count.
 _MAX_RUN_DIGITS = 15
 
@@ -106,6 +108,33 @@ class RunRecords:
             if self.storage.write(self._run_key(run_id), _stamped(start), exclusive=True):
                 self._raise_hint(candidate)
                 return run_id
+
+    def claim_run(self, record: RunRecord, run_id: str) -> bool:
+        """Store the start record under ``run_id``, chosen by the caller (an orchestrator's
+        execution name, ``sfn-...``), not allocated here.
+
+        Returns:
+            ``False`` when that run exists already (a retried start task): nothing is written.
+        """
+        start = replace(
+            record, flow=self.flow_name, run_id=segment(run_id, "run id"), status="running"
+        )
+        if not self.storage.write(self._run_key(run_id), _stamped(start), exclusive=True):
+            return False
+        # Listed by creation time, so readers find named runs without listing every run.
+        stamp = f"{int(start.created_at * 1000):015d}-{run_id}"
+        self.storage.write(f"{self.flow_name}/{NAMED_RUNS}/{stamp}", b"")
+        return True
+
+    def named_runs(self) -> list[tuple[float, str]]:
+        """``(created_at, run_id)`` of the runs named by an orchestrator (:meth:`claim_run`),
+        newest first: one listing of their index, no record read."""
+        found = []
+        for name in self.storage.list(f"{self.flow_name}/{NAMED_RUNS}"):
+            stamp, _, run_id = name.partition("-")
+            if stamp.isdigit() and run_id:
+                found.append((int(stamp) / 1000, run_id))
+        return sorted(found, reverse=True)
 
     def finish_run(
         self,

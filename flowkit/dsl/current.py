@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 
@@ -25,6 +26,52 @@ class Parallel(NamedTuple):
     node_index: int
     control_task_id: str
     main_port: int | None = None
+
+
+class Trigger:
+    """What started a deployed run: ``current.trigger`` (``None`` for a run started by hand).
+
+    An orchestrator's rule or schedule describes the event in the execution input (Step
+    Functions: ``{"trigger": {...}, "parameters": {...}}``); its keys are this object's
+    attributes (``current.trigger.type``, ``current.trigger.url`` ...). When it names an
+    upstream run (``flow`` and ``run_id``, as ``@trigger_on_finish`` does), :attr:`run` is
+    that run, read with the client.
+
+    Args:
+        fields: The trigger document.
+        load_run: Reads a run by pathspec (given by whoever binds the trigger; the flow
+            language does not import the client).
+    """
+
+    def __init__(
+        self, fields: dict[str, Any], load_run: Callable[[str], Any] | None = None
+    ) -> None:
+        self._fields = dict(fields)
+        self._load_run = load_run
+
+    def __getattr__(self, name: str) -> Any:
+        fields = self.__dict__["_fields"]
+        if name in fields:
+            return fields[name]
+        raise AttributeError(
+            f"the trigger has no {name!r}; it has: {', '.join(sorted(fields)) or 'nothing'}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The trigger document."""
+        return dict(self._fields)
+
+    @property
+    def run(self) -> Any:
+        """The upstream run the trigger names (client ``Run``), or ``None``."""
+        flow = self._fields.get("flow") or self._fields.get("flow_name")
+        run_id = self._fields.get("run_id")
+        if not flow or not run_id or self._load_run is None:
+            return None
+        return self._load_run(f"{flow}/{run_id}")
+
+    def __repr__(self) -> str:
+        return f"Trigger({self._fields!r})"
 
 
 class Current:
@@ -52,6 +99,9 @@ class Current:
         registry: The model and data registry of the run's datastore:
             ``current.registry.register("churn", self.model, metrics={...})`` (see
             ``flowkit.modelreg.stepreg.StepRegistry``).
+        trigger: In a run a deployed flow's rule or schedule started, what started it
+            (:class:`Trigger`); bound by the orchestrator's task wrapper, like ``parallel``
+            by ``@parallel``.
     """
 
     _FIELDS = (
@@ -71,6 +121,7 @@ class Current:
         "project_flow_name",
         "parallel",
         "registry",
+        "trigger",
     )
 
     def __init__(self) -> None:
@@ -111,3 +162,9 @@ class Current:
 
 
 current = Current()
+
+
+def bind_trigger(fields: dict[str, Any], load_run: Callable[[str], Any] | None = None) -> None:
+    """Make ``current.trigger`` a :class:`Trigger` of ``fields`` for the task this process
+    runs (called by an orchestrator's task wrapper before the step starts)."""
+    current._bind(trigger=Trigger(fields, load_run))

@@ -125,6 +125,8 @@ def _reading_ahead(
     budget = [_READ_AHEAD_BUDGET]  # bytes still to be read ahead, over every name
 
     def load_ahead(ref: ArtifactRef) -> Any:
+        if isinstance(ref, str):  # a foreach element's blob name (foreach_stack in a join)
+            return load(ref)
         name = by_sha.get(ref.sha)
         if name is not None and name not in done:
             done.add(name)

@@ -18,10 +18,11 @@ Shape of the machine:
 * a switch is a ``Choice`` on the branch the switch step chose; a branch that loops back goes
   through a ``Pass`` that counts the pass, then to the loop's first step;
 * ``@retry`` is the task's ``Retry`` (``States.TaskFailed``, the decorator's count and delay;
-  each attempt is a new job told ``$$.State.RetryCount``), ``@timeout`` its ``TimeoutSeconds``
-  and the job's ``AttemptDurationSeconds``, ``@resources`` (or ``@batch``'s cpu/memory/gpu)
-  the job's ``ResourceRequirements``, ``@batch(queue=...)`` its queue. ``@catch`` needs no
-  state: the task catches the exception itself, told which attempt is its last.
+  each attempt is a new job told ``$$.State.RetryCount``), ``@timeout`` is enforced by the task
+  itself with the job's ``AttemptDurationSeconds`` (at least 60) as a backstop,
+  ``@resources`` (or ``@batch``'s cpu/memory/gpu) the job's ``ResourceRequirements``,
+  ``@batch(queue=...)`` its queue. ``@catch`` needs no state: the task catches the failure
+  itself, told which attempt is its last.
 
 Foreach width and switch choice: a Batch job returns no payload to Step Functions, so the task
 that runs a foreach (or switch) step writes one DynamoDB item keyed ``<run id>/<task id>``
@@ -42,7 +43,9 @@ Parameters: there is no runner to resolve them, so they come from the execution 
 flow without such parameters, supplies ``{}`` when the input has no ``parameters``); ``init``
 then keeps them as one JSON string (``States.JsonToString``) that only the start step's command
 receives, as ``--param-json``; the job applies the defaults of the parameters the input omits.
-The machine's ``Comment`` lists the input keys expected.
+The machine's ``Comment`` lists the input keys expected. The start task is also given the
+whole execution input (``--execution-input``), for the ``trigger`` object an EventBridge rule
+or schedule puts next to ``parameters`` (``current.trigger`` in the steps).
 """
 
 from __future__ import annotations
@@ -78,6 +81,9 @@ class SfnOptions:
         table: DynamoDB table holding foreach widths and switch choices.
         inline_limit: Widest foreach run as an inline Map; wider ones are distributed.
         max_concurrency: Concurrent iterations of a distributed Map (0: no limit).
+        system_tags: Tags the run is recorded with (``@project``'s), given to the start task.
+        user: Who the runs are recorded as started by (the deploying user, so the runs are in
+            that user's default namespace); ``""``: the job's user.
     """
 
     job_queue: str = "flowkit-default"
@@ -87,6 +93,8 @@ class SfnOptions:
     table: str = "flowkit-sfn"
     inline_limit: int = 500
     max_concurrency: int = 0
+    system_tags: tuple[str, ...] = ()
+    user: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.inline_limit <= ARRAY_RANGE_MAX:
@@ -209,6 +217,11 @@ def _input_states(parameters: Sequence[Parameter]) -> dict[str, Any]:
             "Cause": f'start the execution with input {{"parameters": {{...}}}} giving {names}',
         },
     }
+
+
+def _quoted(text: str) -> str:
+    """``text`` inside an intrinsic function's quoted string (quotes and braces escaped)."""
+    return re.sub(r"([\\'{}])", r"\\\1", text)
 
 
 def _job_name(flow: str, step: str) -> str:
@@ -422,14 +435,24 @@ class _Builder:
         opts = self.options
         retry = self._deco(node.name, "retry")
         retries = retry.retries() if retry else 0
+        start_only = ""
+        if node.name == "start":
+            tags = "".join(f", '--system-tag', '{tag}'" for tag in opts.system_tags)
+            if opts.user:
+                tags += f", '--user', '{_quoted(opts.user)}'"
+            # the whole execution input: the start task reads its "trigger" (EventBridge's)
+            start_only = (
+                f"{tags}, '--execution-input', States.JsonToString($$.Execution.Input), "
+                "'--param-json', $.params"
+            )
         command = (
             "States.Array('python', '-m', 'flowkit_sfn.task', "
+            f"'--flow', '{self.graph.name}', "
             f"'--flow-file', '{opts.flow_file}', '--code', '{opts.code}', "
             f"'--step', '{node.name}', '--run-id', $.run_id, "
             f"'--task-id', {self._task_id(node)}, '--foreach-path', $.path, "
             "'--retry-count', States.Format('{}', $$.State.RetryCount), "
-            f"'--max-retries', '{retries}'"
-            + (", '--param-json', $.params)" if node.name == "start" else ")")
+            f"'--max-retries', '{retries}'{start_only})"
         )
         batch = self._deco(node.name, "batch")
         params: dict[str, Any] = {
@@ -450,7 +473,9 @@ class _Builder:
         timeout = self._deco(node.name, "timeout")
         seconds = timeout.timeout_seconds() if timeout else None
         if seconds:
-            task["TimeoutSeconds"] = math.ceil(seconds)
+            # The task enforces @timeout itself (so @catch can catch it); Batch's attempt
+            # duration is the backstop. No TimeoutSeconds on the state: it would count the
+            # job's time in the queue too.
             params["Timeout"] = {"AttemptDurationSeconds": max(60, math.ceil(seconds))}
         if retry and retries:
             task["Retry"] = [

@@ -4,7 +4,7 @@ moto 5's Step Functions interpreter (``moto/stepfunctions/parser``) runs a state
 the ``stepfunctions.execute_state_machine`` option is on (set through ``/moto-api/config`` in
 server mode). Its service integrations (the starter's ``states:startExecution``) call
 ``http://localhost:$MOTO_PORT``, so the server is started with ``MOTO_PORT`` set to its port.
-The server is ``moto_sfn_server.py``: moto's, with integration parameters taking AWS's names
+The server is ``moto_sfn_events_server.py``: moto's, with integration parameters taking AWS's names
 (see there why).
 
 :class:`AwsCalls` is the ``client(service)`` factory ``deploy_events`` takes, recording every
@@ -29,7 +29,7 @@ ACCOUNT = "123456789012"  # moto's default account, which any access key maps to
 
 
 def start_executing_moto(workdir: Path) -> S3Server:
-    """Start ``moto_sfn_server.py`` with Step Functions execution switched on."""
+    """Start ``moto_sfn_events_server.py`` with Step Functions execution switched on."""
     workdir.mkdir(parents=True, exist_ok=True)
     last: Exception | None = None
     for _ in range(3):  # a port can be taken between choosing it and binding it
@@ -44,7 +44,7 @@ def start_executing_moto(workdir: Path) -> S3Server:
                 "env",
                 f"MOTO_PORT={port}",
                 sys.executable,
-                str(Path(__file__).with_name("moto_sfn_server.py")),
+                str(Path(__file__).with_name("moto_sfn_events_server.py")),
                 "-H",
                 HOST,
                 "-p",

@@ -1,89 +1,151 @@
-"""moto's server, with its Step Functions service integrations taking AWS's parameter names.
+"""moto's server with AWS Batch that runs jobs (``batch/moto_batch_server.py``) AND a Step
+Functions that executes state machines: the AWS of the Step Functions end-to-end tests.
 
-``python tests/sfn/moto_sfn_server.py -H 127.0.0.1 -p PORT`` serves like ``moto_server``. One
-thing differs: moto 5.2's state machine interpreter (ported from LocalStack without its
-botocore request relay) hands a Task's ``Parameters`` to boto3 as written, so the names AWS
-documents for an integration (``StateMachineArn``, ``Name``, ``Input`` for
-``arn:aws:states:::states:startExecution``) reach botocore unchanged and fail its serializer
-with ``KeyError: 'StateMachineArn'``. Step Functions itself maps them to the API's member names;
-this server does the same — each top-level parameter is renamed to the operation's input
-member of the same name ignoring case — so the state machines under test are the ones
-deployed to AWS, unchanged. The response goes back the same way: members in AWS's
-``PascalCase`` (``ExecutionArn``) and times as text, where moto would fail to serialize a
-``datetime``.
+``python tests/sfn/moto_sfn_server.py -H 127.0.0.1 -p PORT`` is ``moto_batch_server.py`` plus
+moto's ASL interpreter (config ``{"stepfunctions": {"execute_state_machine": True}}``). The
+interpreter's service integrations (``batch:submitJob.sync``, ``dynamodb:getItem``) call this
+same server back; moto addresses it as ``localhost``, which is pinned here to 127.0.0.1 so no
+traffic leaves the loopback address the tests use.
 
-A second fix: moto's interpreter deep-copies a state machine for each execution it starts,
-its past executions included, whose worker threads hold locks, so the *second* execution of
-any state machine fails (``TypeError: cannot pickle '_thread.RLock' object``, HTTP 500). The
-copy here leaves the past executions out; an execution only needs the definition.
+moto 5.2.1's Batch integration forgets one step of the real service: Step Functions writes an
+integration's parameters in PascalCase (``JobName``, ``ContainerOverrides``) and answers in
+PascalCase (``JobId``), while the Batch API speaks camelCase; moto passes the names through
+unchanged, so every ``batch:submitJob`` fails. The case conversion is added here
+(:func:`_camel` / :func:`_pascal`); the state machines are not changed for it. And moto
+deep-copies a state machine for each new execution, with the backend it points to — every
+other execution's worker thread included, which cannot be copied once one has run, so a
+server could start only one execution; the copy here leaves the backend shared
+(:func:`_copy_machine_not_backend`). Last, moto also listens for a task token while a
+``.sync`` job runs, and a retried attempt gets the first attempt's token, already closed, so
+every retry "timed out" at once; a ``.sync`` task here waits for its job only
+(:func:`_sync_waits_for_the_job`), as on AWS.
 """
 
 from __future__ import annotations
 
-import copy
-import datetime
+import sys
+from pathlib import Path
 from typing import Any
 
-import botocore.session
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "batch"))
+
+from moto.core.config import default_user_config
 from moto.server import main as moto_main
-from moto.stepfunctions.models import StateMachine
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-    state_task_service,
-)
-
-_MODELS: dict[str, Any] = {}
+from moto_batch_server import install as install_batch
 
 
-def _operation_members(service: str, action: str) -> dict[str, str]:
-    """``{lower-case name: member name}`` of the operation's input (``action`` in camelCase)."""
-    if service not in _MODELS:
-        _MODELS[service] = botocore.session.get_session().get_service_model(service)
-    operation = _MODELS[service].operation_model(action[:1].upper() + action[1:])
-    shape = operation.input_shape
-    return {} if shape is None else {name.lower(): name for name in shape.members}
+def _pin_loopback() -> None:
+    """Point the interpreter's boto3 clients at 127.0.0.1 instead of ``localhost``."""
+    import boto3
+    from botocore.config import Config
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.utils import boto_client as module
 
-
-def _normalise_parameters(
-    self: Any,
-    parameters: dict[str, Any],
-    boto_service_name: str | None = None,
-    service_action_name: str | None = None,
-) -> None:
-    service = self._get_boto_service_name(boto_service_name)
-    action = service_action_name or self.resource.api_action
-    members = _operation_members(service, action)
-    for key in list(parameters):
-        member = members.get(key.lower())
-        if member is not None and member != key:
-            parameters[member] = parameters.pop(key)
-
-
-def _normalise_response(
-    self: Any,
-    response: Any,
-    boto_service_name: str | None = None,
-    service_action_name: str | None = None,
-) -> None:
-    if not isinstance(response, dict):
-        return
-    for key in list(response):
-        value = response.pop(key)
-        response[key[:1].upper() + key[1:]] = (
-            value.isoformat() if isinstance(value, datetime.datetime) else value
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        return boto3.client(
+            service_name=service,
+            region_name=region,
+            aws_access_key_id="ak",
+            aws_secret_access_key="sk",
+            endpoint_url=f"http://127.0.0.1:{moto_server_port()}",
+            config=Config(
+                parameter_validation=False,
+                retries={"max_attempts": 0, "total_max_attempts": 1},
+                connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+            ),
         )
 
+    import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_factory  # noqa: F401,E501
 
-def _copy_without_executions(self: Any, memo: dict[int, Any]) -> Any:
-    clone = object.__new__(type(self))
-    memo[id(self)] = clone
-    for key, value in vars(self).items():
-        setattr(clone, key, [] if key == "executions" else copy.deepcopy(value, memo))
-    return clone
+    original = module.boto_client_for
+    for loaded in list(sys.modules.values()):
+        if getattr(loaded, "boto_client_for", None) is original:
+            loaded.boto_client_for = boto_client_for  # type: ignore[union-attr]
 
 
-state_task_service.StateTaskService._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
-state_task_service.StateTaskService._normalise_response = _normalise_response  # type: ignore[method-assign]
-StateMachine.__deepcopy__ = _copy_without_executions  # type: ignore[attr-defined]
+def _camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: _camel(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_camel(item) for item in value]
+    return value
+
+
+def _pascal(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key[:1].upper() + key[1:]: _pascal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_pascal(item) for item in value]
+    return value
+
+
+def _convert_batch_case() -> None:
+    """Batch's parameters to camelCase, its answers to PascalCase, as Step Functions does."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_batch as batch,
+    )
+
+    def normalise_parameters(self: Any, parameters: dict, *args: Any, **kwargs: Any) -> None:
+        converted = _camel(parameters)
+        parameters.clear()
+        parameters.update(converted)
+
+    def normalise_response(self: Any, response: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(response, dict):
+            converted = _pascal(response)
+            response.clear()
+            response.update(converted)
+
+    batch.StateTaskServiceBatch._normalise_parameters = normalise_parameters
+    batch.StateTaskServiceBatch._normalise_response = normalise_response
+
+
+def _copy_machine_not_backend() -> None:
+    import copy
+
+    from moto.stepfunctions.models import StateMachine
+
+    def deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        for key, value in self.__dict__.items():
+            shared = key in ("backend", "executions")
+            clone.__dict__[key] = value if shared else copy.deepcopy(value, memo)
+        return clone
+
+    StateMachine.__deepcopy__ = deepcopy  # type: ignore[attr-defined]
+
+
+def _sync_waits_for_the_job() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+        ResourceCondition,
+    )
+
+    original = callback.StateTaskServiceCallback._eval_sync
+
+    def eval_sync(self: Any, env: Any, sync_resolver: Any, timeout_seconds: Any, **kw: Any) -> Any:
+        if self.resource.condition == ResourceCondition.Sync:
+            kw["callback_endpoint"] = None
+        return original(self, env, sync_resolver, timeout_seconds, **kw)
+
+    callback.StateTaskServiceCallback._eval_sync = eval_sync
+
+
+def install() -> None:
+    """Batch runs jobs; Step Functions executes state machines, calling back to 127.0.0.1."""
+    install_batch()
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    _pin_loopback()
+    _convert_batch_case()
+    _copy_machine_not_backend()
+    _sync_waits_for_the_job()
+
 
 if __name__ == "__main__":
-    moto_main()
+    install()
+    moto_main(sys.argv[1:])
