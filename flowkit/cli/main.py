@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from flowkit.cli.catalog_cmd import catalog_cmd
 from flowkit.cli.edge import debug_from_settings, run_cli
 from flowkit.cli.inspect import add_inspect_commands
 from flowkit.cli.plugin_group import PluginGroup
@@ -63,6 +64,7 @@ def check(flow_file: str) -> None:
 
 add_inspect_commands(cli)
 cli.add_command(verify_cmd)
+cli.add_command(catalog_cmd)
 
 
 def main() -> None:

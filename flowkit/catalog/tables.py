@@ -1,0 +1,71 @@
+"""Facts recorded about a table in lineage: its content hash, rows and schema hash; and the
+check of a table against the schema its dataset declares."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flowkit.catalog.config import DatasetSpec
+from flowkit.catalog.errors import SchemaMismatch
+
+
+def schema_of(frame: Any) -> list[tuple[str, str]]:
+    """``[(column, dtype), ...]`` of a DataFrame, in column order."""
+    return [(str(name), str(dtype)) for name, dtype in frame.dtypes.items()]
+
+
+def schema_hash(frame: Any) -> str:
+    """SHA-256 of the column names and dtypes: equal schemas hash equal."""
+    return hashlib.sha256(json.dumps(schema_of(frame)).encode()).hexdigest()
+
+
+def frame_hash(frame: Any, digest: Any = None) -> str:
+    """SHA-256 of a DataFrame's rows (values and order, not the index), and of its schema.
+
+    Args:
+        frame: The DataFrame (or one chunk of it).
+        digest: A running ``hashlib`` object to feed, to hash a table chunk by chunk.
+    """
+    import pandas as pd
+
+    digest = digest or hashlib.sha256()
+    digest.update(json.dumps(schema_of(frame)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return str(digest.hexdigest())
+
+
+def check_schema(spec: DatasetSpec, frame: Any) -> None:
+    """Raise :class:`SchemaMismatch` when ``frame`` does not match ``spec.schema``.
+
+    Args:
+        spec: The dataset; nothing is checked when it declares no schema.
+        frame: The DataFrame about to be saved.
+    """
+    if spec.schema is None:
+        return
+    if not hasattr(frame, "dtypes"):
+        raise SchemaMismatch(
+            f"{spec.where} declares a schema but was given a {type(frame).__name__}",
+            hint="save a pandas DataFrame",
+        )
+    actual = dict(schema_of(frame))
+    missing = [c for c in spec.schema if c not in actual]
+    extra = [c for c in actual if c not in spec.schema]
+    wrong = [
+        f"{c} is {actual[c]}, expected {want}"
+        for c, want in spec.schema.items()
+        if c in actual and actual[c] != want
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if extra:
+        problems.append(f"unexpected column(s) {', '.join(extra)}")
+    problems += wrong
+    if problems:
+        raise SchemaMismatch(
+            f"the data saved to {spec.where} does not match its schema: {'; '.join(problems)}",
+            hint="convert the DataFrame (df.astype(...)) or change the schema in the catalog",
+        )
