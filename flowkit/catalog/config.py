@@ -20,6 +20,9 @@ A catalog is a TOML file (``catalog.toml`` next to the flow)::
     source = "env"
     env = {password = "WAREHOUSE_PASSWORD"}
 
+Strings may name environment variables, ``${NAME}`` or ``${NAME:-default}`` (a server's
+host and port that differ between machines); never put a secret there, name a credential.
+
 A profile's entry is laid over the default entry of the same name, key by key; when it changes
 the ``type``, the default's ``load``/``save`` options (which belong to the old type) are dropped.
 """
@@ -62,6 +65,7 @@ _DATASET_KEYS = (
     "description",
 )
 _TOP_KEYS = ("datasets", "credentials", "profiles")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PASSWORD_IN_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:[^/@]*@")
 DEFAULT_CHUNKSIZE = 100_000
@@ -238,7 +242,7 @@ class CatalogConfig:
                 hint=f"add [datasets.{name}] to the catalog, or use one of: "
                 + ", ".join(self.names()),
             )
-        return self._spec(name, _fill(entry, values), pattern)
+        return self._spec(name, _expand_env(_fill(entry, values), name, self.profile), pattern)
 
     def _factories(self) -> Iterator[tuple[str, re.Pattern[str]]]:
         # The most specific pattern first: the one with the most literal characters.
@@ -327,6 +331,30 @@ def _merge_datasets(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, 
             old = {k: v for k, v in old.items() if k not in ("load", "save")}
         merged[name] = {**old, **entry}
     return merged
+
+
+def _expand_env(entry: dict[str, Any], name: str, profile: str) -> dict[str, Any]:
+    """Replace ``${NAME}`` and ``${NAME:-default}`` in the entry's strings."""
+    import os
+
+    def expand(match: re.Match[str]) -> str:
+        value = os.environ.get(match.group(1), match.group(2))
+        if value is None:
+            raise CatalogFileError(
+                f"dataset {name!r} (profile {profile!r}) uses ${{{match.group(1)}}}, which is "
+                "not set",
+                hint=f"export {match.group(1)}=... or write ${{{match.group(1)}:-default}}",
+            )
+        return value
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return _ENV_REF.sub(expand, value)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    return {k: walk(v) for k, v in entry.items()}
 
 
 def _fill(entry: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:

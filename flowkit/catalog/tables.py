@@ -36,6 +36,14 @@ def frame_hash(frame: Any, digest: Any = None) -> str:
     return str(digest.hexdigest())
 
 
+# Text columns are "object" in pandas 1-2 and "str" in pandas 3: a schema saying either matches.
+_TEXT = frozenset({"object", "str", "string", "string[python]", "string[pyarrow]"})
+
+
+def _same_type(actual: str, wanted: str) -> bool:
+    return actual == wanted or (actual in _TEXT and wanted in _TEXT)
+
+
 def check_schema(spec: DatasetSpec, frame: Any) -> None:
     """Raise :class:`SchemaMismatch` when ``frame`` does not match ``spec.schema``.
 
@@ -56,7 +64,7 @@ def check_schema(spec: DatasetSpec, frame: Any) -> None:
     wrong = [
         f"{c} is {actual[c]}, expected {want}"
         for c, want in spec.schema.items()
-        if c in actual and actual[c] != want
+        if c in actual and not _same_type(actual[c], want)
     ]
     problems = []
     if missing:
