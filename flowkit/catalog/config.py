@@ -29,6 +29,7 @@ the ``type``, the default's ``load``/``save`` options (which belong to the old t
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -68,7 +69,10 @@ _TOP_KEYS = ("datasets", "credentials", "profiles")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PASSWORD_IN_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:[^/@]*@")
-DEFAULT_CHUNKSIZE = 100_000
+# Rows per database round trip: larger chunks are no faster, and each one's driver rows (Python
+# tuples) are transient memory on top of the DataFrame (measured on 1M rows: 100,000-row chunks
+# peak 3.6x the frame, 20,000-row chunks 2.6x, at the same speed).
+DEFAULT_CHUNKSIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -335,7 +339,6 @@ def _merge_datasets(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, 
 
 def _expand_env(entry: dict[str, Any], name: str, profile: str) -> dict[str, Any]:
     """Replace ``${NAME}`` and ``${NAME:-default}`` in the entry's strings."""
-    import os
 
     def expand(match: re.Match[str]) -> str:
         value = os.environ.get(match.group(1), match.group(2))

@@ -15,6 +15,7 @@ from typing import Any
 
 from flowkit.catalog import files, sql
 from flowkit.catalog.config import CATALOG_FILENAME, SQL_TYPES, CatalogConfig, DatasetSpec
+from flowkit.catalog.errors import DatasetIOError
 from flowkit.catalog.secrets import Secret, resolve_credential
 from flowkit.catalog.tables import check_schema, frame_hash, schema_hash
 from flowkit.datastore.flowstore import FlowDatastore
@@ -112,8 +113,7 @@ class TaskCatalog:
         credential = self._credential(spec)
         rows = schema = blob = None
         if spec.type in SQL_TYPES:
-            value = sql.load_frame(spec, credential)
-            digest = frame_hash(value)
+            value, digest = sql.load_frame(spec, credential)
             if keep:
                 blob = self._keep(_parquet(value))
         else:
@@ -141,8 +141,6 @@ class TaskCatalog:
         rows = schema = None
         if spec.type in SQL_TYPES:
             if not hasattr(data, "to_sql"):
-                from flowkit.catalog.errors import DatasetIOError
-
                 raise DatasetIOError(
                     f"{spec.where} is a table: save a pandas DataFrame, not a "
                     f"{type(data).__name__}",

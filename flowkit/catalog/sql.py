@@ -14,6 +14,7 @@ from typing import Any
 from flowkit.catalog.config import DatasetSpec
 from flowkit.catalog.errors import CatalogError, DatasetIOError, DatasetUnreachable
 from flowkit.catalog.secrets import Secret, scrub
+from flowkit.catalog.tables import frame_hash, row_hashes
 
 _ENGINES: dict[tuple[str, str], Any] = {}
 
@@ -98,14 +99,19 @@ def _quoted_table(spec: DatasetSpec, engine: Any) -> str:
     return ".".join(quote(part) for part in str(spec.table).split("."))
 
 
-def load_frame(spec: DatasetSpec, credential: dict[str, Secret] | None) -> Any:
+def load_frame(spec: DatasetSpec, credential: dict[str, Secret] | None) -> tuple[Any, str]:
     """Read the table or query's result as one DataFrame, streaming ``spec.chunksize`` rows
-    at a time (a server-side cursor where the driver has one).
+    at a time (a server-side cursor where the driver has one), hashing rows as they come.
+
+    Returns:
+        The DataFrame and its content hash (:func:`~flowkit.catalog.tables.frame_hash`).
 
     Raises:
         DatasetUnreachable: The server cannot be reached.
         DatasetIOError: The database refused the query.
     """
+    import hashlib
+
     import pandas as pd
 
     sqlalchemy = _sqlalchemy()
@@ -114,16 +120,21 @@ def load_frame(spec: DatasetSpec, credential: dict[str, Secret] | None) -> Any:
         sql = f"SELECT * FROM {_quoted_table(spec, engine)}"
     else:
         sql = str(spec.query)
+    digest = hashlib.sha256()
+    chunks: list[Any] = []
     with _connect(spec, engine) as conn:
         try:
-            streamed = conn.execution_options(stream_results=True)
-            chunks = list(
-                pd.read_sql(
-                    sqlalchemy.text(sql), streamed, chunksize=spec.chunksize, **spec.load_options
-                )
-            )
+            # max_row_buffer: the driver fetches no more rows at once than a chunk holds
+            streamed = conn.execution_options(stream_results=True, max_row_buffer=spec.chunksize)
+            query = sqlalchemy.text(sql)
+            for chunk in pd.read_sql(
+                query, streamed, chunksize=spec.chunksize, **spec.load_options
+            ):
+                digest.update(row_hashes(chunk))
+                chunks.append(chunk)
             if not chunks:  # no rows: read once more without chunks to get the columns
-                return pd.read_sql(sqlalchemy.text(sql), conn, **spec.load_options)
+                empty = pd.read_sql(query, conn, **spec.load_options)
+                return empty, frame_hash(empty)
         except CatalogError:
             raise
         except Exception as exc:
@@ -131,11 +142,12 @@ def load_frame(spec: DatasetSpec, credential: dict[str, Secret] | None) -> Any:
                 f"{spec.where}: the database refused the query: {_reason(exc)}",
                 hint="check the table or query in the catalog",
             ) from None
-    if len(chunks) == 1:
-        return chunks[0]
-    frame = pd.concat(chunks, ignore_index=True, copy=False)
+    same_types = all(c.dtypes.equals(chunks[0].dtypes) for c in chunks)
+    frame = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True, copy=False)
     del chunks
-    return frame
+    if not same_types:  # a chunk's column changed type in the concat: hash the result
+        return frame, frame_hash(frame)
+    return frame, frame_hash(frame, digest)
 
 
 def save_frame(spec: DatasetSpec, frame: Any, credential: dict[str, Secret] | None) -> None:

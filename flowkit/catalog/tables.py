@@ -21,19 +21,29 @@ def schema_hash(frame: Any) -> str:
     return hashlib.sha256(json.dumps(schema_of(frame)).encode()).hexdigest()
 
 
-def frame_hash(frame: Any, digest: Any = None) -> str:
-    """SHA-256 of a DataFrame's rows (values and order, not the index), and of its schema.
+def row_hashes(frame: Any) -> bytes:
+    """One 64-bit hash per row (values only, not the index), as bytes.
 
-    Args:
-        frame: The DataFrame (or one chunk of it).
-        digest: A running ``hashlib`` object to feed, to hash a table chunk by chunk.
+    A row's hash does not depend on the other rows, so the row hashes of a table read in chunks
+    are the chunks' row hashes one after the other.
     """
     import pandas as pd
 
-    digest = digest or hashlib.sha256()
-    digest.update(json.dumps(schema_of(frame)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return str(digest.hexdigest())
+    return bytes(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+
+
+def frame_hash(frame: Any, rows: Any = None) -> str:
+    """SHA-256 of a DataFrame's row hashes, then its schema: a table's content hash.
+
+    Args:
+        frame: The DataFrame.
+        rows: A ``hashlib`` object already fed with the frame's row hashes chunk by chunk
+            (:func:`row_hashes`); ``None``: hash the frame's rows here.
+    """
+    if rows is None:
+        rows = hashlib.sha256(row_hashes(frame))
+    rows.update(json.dumps(schema_of(frame)).encode())
+    return str(rows.hexdigest())
 
 
 # Text columns are "object" in pandas 1-2 and "str" in pandas 3: a schema saying either matches.
