@@ -17,7 +17,7 @@ from flowkit.catalog import files, sql
 from flowkit.catalog.config import CATALOG_FILENAME, SQL_TYPES, CatalogConfig, DatasetSpec
 from flowkit.catalog.errors import DatasetIOError
 from flowkit.catalog.secrets import Secret, resolve_credential
-from flowkit.catalog.tables import check_schema, frame_hash, schema_hash
+from flowkit.catalog.tables import check_schema, schema_hash
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import ForeachFrame, LineageRecord
 from flowkit.settings import load_settings, redact_url
@@ -146,8 +146,7 @@ class TaskCatalog:
                     f"{type(data).__name__}",
                     hint="build a DataFrame (pandas.DataFrame(...)) before saving",
                 )
-            sql.save_frame(spec, data, credential)
-            digest = frame_hash(data)
+            digest = sql.save_frame(spec, data, credential)
         else:
             encoded = files.encode(spec, data)
             files.write_bytes(spec, encoded, credential)

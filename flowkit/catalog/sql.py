@@ -143,16 +143,19 @@ def load_frame(spec: DatasetSpec, credential: dict[str, Secret] | None) -> tuple
                 hint="check the table or query in the catalog",
             ) from None
     same_types = all(c.dtypes.equals(chunks[0].dtypes) for c in chunks)
-    frame = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True, copy=False)
+    frame = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
     del chunks
     if not same_types:  # a chunk's column changed type in the concat: hash the result
         return frame, frame_hash(frame)
     return frame, frame_hash(frame, digest)
 
 
-def save_frame(spec: DatasetSpec, frame: Any, credential: dict[str, Secret] | None) -> None:
+def save_frame(spec: DatasetSpec, frame: Any, credential: dict[str, Secret] | None) -> str:
     """Write ``frame`` as the dataset's table (replacing it unless ``save.if_exists`` says),
     in chunks; on PostgreSQL with ``COPY``, the fastest way in.
+
+    Returns:
+        The frame's content hash (:func:`~flowkit.catalog.tables.frame_hash`).
 
     Raises:
         DatasetUnreachable: The server cannot be reached.
@@ -165,15 +168,21 @@ def save_frame(spec: DatasetSpec, frame: Any, credential: dict[str, Secret] | No
         )
     engine = engine_for(spec, credential)
     options = {"if_exists": "replace", "index": False, **spec.save_options}
-    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
-        options.setdefault("method", _copy_rows)
+    copy = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+    copy = copy and "method" not in options and not options.get("index")
     schema, _, table = str(spec.table).rpartition(".")
     with _connect(spec, engine) as conn:
         try:
             with conn.begin():
-                frame.to_sql(
-                    table, conn, schema=schema or None, chunksize=spec.chunksize, **options
-                )
+                if not copy:
+                    frame.to_sql(
+                        table, conn, schema=schema or None, chunksize=spec.chunksize, **options
+                    )
+                    return frame_hash(frame)
+                # pandas creates the table (its column types), COPY fills it chunk by chunk:
+                # to_sql would first turn the whole frame into Python objects at once
+                frame.head(0).to_sql(table, conn, schema=schema or None, **options)
+                return _copy_frame(conn, frame, schema, table, spec.chunksize)
         except Exception as exc:
             raise DatasetIOError(
                 f"{spec.where}: the database refused the write: {_reason(exc)}",
@@ -181,15 +190,22 @@ def save_frame(spec: DatasetSpec, frame: Any, credential: dict[str, Secret] | No
             ) from None
 
 
-def _copy_rows(table: Any, conn: Any, keys: list[str], data_iter: Any) -> int:
-    """A ``to_sql`` method writing one chunk with PostgreSQL's ``COPY ... FROM STDIN``."""
-    dbapi = conn.connection.dbapi_connection
+def _copy_frame(conn: Any, frame: Any, schema: str, table: str, chunksize: int) -> str:
+    """``COPY`` the frame's rows into ``table``, one chunk of Python values at a time, hashing
+    each chunk's rows on the way; returns the frame's content hash."""
+    import hashlib
+
     quote = conn.dialect.identifier_preparer.quote
-    name = quote(table.name) if not table.schema else f"{quote(table.schema)}.{quote(table.name)}"
-    columns = ", ".join(quote(k) for k in keys)
-    count = 0
-    with dbapi.cursor() as cursor, cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
-        for row in data_iter:
-            copy.write_row(row)
-            count += 1
-    return count
+    name = f"{quote(schema)}.{quote(table)}" if schema else quote(table)
+    columns = ", ".join(quote(str(c)) for c in frame.columns)
+    digest = hashlib.sha256()
+    cursor = conn.connection.dbapi_connection.cursor()
+    with cursor, cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
+        for begin in range(0, len(frame), chunksize):
+            chunk = frame.iloc[begin : begin + chunksize]
+            digest.update(row_hashes(chunk))
+            # missing values (NaN, NaT, None) are NULL, as to_sql writes them
+            values = chunk.astype(object).where(chunk.notna(), None)
+            for row in values.itertuples(index=False, name=None):
+                copy.write_row(row)
+    return frame_hash(frame, digest)

@@ -194,3 +194,44 @@ def test_sentinel_secrets_are_stored_nowhere(postgres, seaweedfs, tmp_path):
     for text in outputs:
         for sentinel in sentinels:
             assert sentinel.decode() not in text
+
+
+def test_postgres_round_trip_keeps_nulls_types_and_content_hash(postgres, tmp_path, monkeypatch):
+    from flowkit.catalog import TaskCatalog
+
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        "[datasets.events]\n"
+        'type = "sql_table"\n'
+        f'location = "{postgres.url}"\n'
+        'table = "events"\n'
+        'credential = "warehouse"\n'
+        "chunksize = 3\n"
+        "[credentials.warehouse]\n"
+        'source = "env"\n'
+        'env = { password = "FK_PG_PASSWORD" }\n'
+    )
+    monkeypatch.setenv("FLOWKIT_CATALOG", str(catalog))
+    monkeypatch.setenv("FK_PG_PASSWORD", postgres.password)
+    monkeypatch.delenv("FLOWKIT_PROFILE", raising=False)
+    events = pd.DataFrame(
+        {
+            "id": range(7),
+            "value": [1.5, None, 3.0, float("nan"), 5.0, 6.25, 7.0],
+            "name": ["a", None, "c", "d", "e", "f", "g"],
+            "at": pd.to_datetime(["2024-01-01", None, "2024-01-03"] + ["2024-02-01"] * 4),
+        }
+    )
+    session = TaskCatalog()
+    session.save("events", events)  # 7 rows in chunks of 3 through COPY
+    back = session.load("events")
+    session.close()
+    assert back["value"].isna().tolist() == [False, True, False, True, False, False, False]
+    assert back["name"].isna().tolist() == [False, True] + [False] * 5
+    assert back["at"].isna().tolist() == [False, True] + [False] * 5
+    assert back["value"].sum() == events["value"].sum()
+    saved, loaded = session.lineage
+    assert (saved.mode, loaded.mode, saved.rows, loaded.rows) == ("save", "load", 7, 7)
+    # the same values and types back: the same content and schema hashes in the lineage
+    assert back.dtypes.astype(str).tolist() == events.dtypes.astype(str).tolist()
+    assert (saved.content_hash, saved.schema_hash) == (loaded.content_hash, loaded.schema_hash)
