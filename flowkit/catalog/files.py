@@ -92,8 +92,8 @@ def read_bytes(spec: DatasetSpec, credential: dict[str, Secret] | None) -> bytes
     url = file_url(spec)
     fs, path = _filesystem(spec, url, credential)
     try:
-        with fs.open(path, "rb") as handle:
-            return bytes(handle.read())
+        # one whole-object read (a single GET on object stores), not a buffered file's ranges
+        return bytes(fs.cat_file(path))
     except FileNotFoundError:
         raise DatasetIOError(
             f"{spec.where}: {url} does not exist",

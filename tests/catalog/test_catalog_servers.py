@@ -222,9 +222,13 @@ def test_postgres_round_trip_keeps_nulls_types_and_content_hash(postgres, tmp_pa
             "at": pd.to_datetime(["2024-01-01", None, "2024-01-03"] + ["2024-02-01"] * 4),
         }
     )
+    from flowkit.catalog import sql
+
     session = TaskCatalog()
     session.save("events", events)  # 7 rows in chunks of 3 through COPY
     back = session.load("events")
+    # one engine (one pool) for both, keyed by the credential's name, no password in the key
+    assert list(sql._ENGINES) == [("warehouse", postgres.url)]
     session.close()
     assert back["value"].isna().tolist() == [False, True, False, True, False, False, False]
     assert back["name"].isna().tolist() == [False, True] + [False] * 5
