@@ -197,3 +197,34 @@ def test_a_secret_cannot_become_an_artifact(tmp_path):
     assert done.returncode != 0 and "token" in done.stderr
     stored = b"".join(p.read_bytes() for p in (tmp_path / "datastore").rglob("*") if p.is_file())
     assert b"never-stored-value" not in stored
+
+
+def test_the_runner_api_passes_profile_and_a_profile_parameter_is_refused(tmp_path):
+    import sqlite3
+
+    from flowkit import Runner
+
+    work, run = episode(tmp_path)
+    with sqlite3.connect(work / "data" / "shop.db") as conn:
+        pd.read_csv(work / "data" / "orders.csv").to_sql("orders", conn, index=False)
+    with Runner(str(work / "lineage_flow.py"), env=run.env, cwd=str(work)).run(
+        profile="lite"
+    ) as running:
+        assert running.status == "successful", running.stderr
+        assert running.run["start"].task.lineage[0]["profile"] == "lite"
+    flow = tmp_path / "param_flow.py"
+    flow.write_text(
+        "from flowkit import FlowSpec, Parameter, step\n\n"
+        "class ParamFlow(FlowSpec):\n"
+        "    profile = Parameter('profile', default='x')\n\n"
+        "    @step\n"
+        "    def start(self):\n"
+        "        self.next(self.end)\n\n"
+        "    @step\n"
+        "    def end(self):\n"
+        "        pass\n\n"
+        "if __name__ == '__main__':\n"
+        "    ParamFlow()\n"
+    )
+    refused = run(flow, "run")
+    assert refused.returncode == 2 and "parameter 'profile' clashes" in refused.stderr
