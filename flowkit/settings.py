@@ -73,6 +73,11 @@ class Settings:
         max_loop_iterations: Most passes a step inside a loop (a switch going back to an
             earlier step or to itself) may make in one foreach split of a run; the run stops
             with an error when a loop would go on past it.
+        profile: The data catalog's profile (``--profile``); ``None``: the catalog's defaults.
+        catalog: Path of the data catalog file (``--catalog``); ``None``: ``catalog.toml``
+            next to the flow file (or in the current directory for ``flowkit catalog``).
+        credentials_file: TOML file holding credentials the catalog names, one table per
+            credential; keep it outside the project. ``None``: ``~/.flowkit/credentials.toml``.
     """
 
     datastore_root: str | None = None
@@ -91,6 +96,9 @@ class Settings:
     heartbeat_expiry: float = 60.0
     remote_status_timeout: float = 300.0
     max_loop_iterations: int = 1000
+    profile: str | None = None
+    catalog: str | None = None
+    credentials_file: str | None = None
 
     def __post_init__(self) -> None:
         if self.s3_conditional_writes not in _CONDITIONAL_WRITES:

@@ -12,6 +12,7 @@ import pytest
 from fakebatch import batch_flow, fake_batch  # noqa: F401  (fixtures of the Batch tests)
 from fakesfn import fake_sfn, sfn_env  # noqa: F401  (fixtures of the Step Functions tests)
 from flowtests import SHAPE_CASES, FlowRunner, Shape, record_inspection_runs
+from pgserver import PgServer, PgUnavailable, start_postgres
 from s3servers import STARTERS, S3Server, ServerUnavailable
 
 # -- nothing of ours is left in $TMPDIR ---------------------------------------------------------
@@ -96,6 +97,20 @@ def seaweedfs(s3_servers: Callable[[str], S3Server]) -> S3Server:
 def moto_s3(s3_servers: Callable[[str], S3Server]) -> S3Server:
     """moto_server on 127.0.0.1."""
     return s3_servers("moto")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    """A throw-away PostgreSQL server on 127.0.0.1 (tests/pgserver.py), stopped and removed at
+    the end of the session. A test needing it fails, saying why, when none can start here."""
+    try:
+        server = start_postgres()
+    except PgUnavailable as exc:
+        pytest.fail(f"no PostgreSQL server: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pprint
 import warnings
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -108,6 +109,11 @@ def echo_run(run: Run) -> None:
         )
     for reason in unreadable:
         click.echo(f"\nUnreadable: {reason}")
+    # from the manifests already read for the table, not run.lineage (a second pass)
+    lineage = [
+        {"task": m.pathspec, **asdict(r)} for s in summaries for m in s.tasks for r in m.lineage
+    ]
+    echo_lineage(lineage, with_task=True)
 
 
 def step_summaries(run: Run) -> tuple[list[StepSummary], list[str]]:
@@ -172,6 +178,31 @@ def echo_task(task: Task) -> None:
     if rows:
         click.echo("")
         click.echo(text_table(("artifact", "type", "size"), rows, indent="  "))
+    echo_lineage(task.lineage)
+
+
+def echo_lineage(lineage: list[dict[str, Any]], with_task: bool = False) -> None:
+    """The datasets loaded and saved through the data catalog (nothing when there are none)."""
+    if not lineage:
+        return
+    headers: tuple[str, ...] = ("task",) if with_task else ()
+    headers += ("dataset", "mode", "profile", "type", "location", "rows", "content", "snapshot")
+    rows = [
+        ((r["task"],) if with_task else ())
+        + (
+            r["dataset"],
+            r["mode"],
+            r["profile"],
+            r["type"],
+            r["location"],
+            "" if r["rows"] is None else str(r["rows"]),
+            r["content_hash"][:12],
+            (r["snapshot"] or "")[:12],
+        )
+        for r in lineage
+    ]
+    click.echo("\nData lineage:")
+    click.echo(text_table(headers, rows, indent="  "))
 
 
 def dump_payload(task: Task, names: tuple[str, ...], max_size: int) -> dict[str, Any]:

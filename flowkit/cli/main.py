@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from flowkit.cli.catalog_cmd import catalog_cmd
 from flowkit.cli.compare_cmds import COMPARE_COMMANDS
 from flowkit.cli.edge import debug_from_settings, run_cli
 from flowkit.cli.inspect import add_inspect_commands
@@ -68,6 +69,7 @@ cli.add_command(verify_cmd)
 for _command in COMPARE_COMMANDS:
     cli.add_command(_command)
 cli.add_command(registry_group)
+cli.add_command(catalog_cmd)
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ from flowkit.errors import FlowDefinitionError, ParameterError, did_you_mean
 from flowkit.graph.parser import attribute_location
 from flowkit.settings import load_settings
 
-#: Options of ``run`` that a parameter may not shadow.
-RUN_OPTIONS = frozenset({"max_workers", "tag", "datastore_root", "debug", "help"})
+#: Options of ``run`` that a parameter may not shadow (``profile``: the data catalog's).
+RUN_OPTIONS = frozenset({"max_workers", "tag", "datastore_root", "debug", "help", "profile"})
 
 PARAM_PREFIX = "fkparam__"
 

@@ -21,8 +21,37 @@ if TYPE_CHECKING:
     from flowkit.runtime.runner import Runner
 
 
+def _catalog_setting(variable: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A callback handing an option to the tasks as the setting ``variable``: forked and
+    spawned tasks alike inherit this process's environment, and read it as settings."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None:
+            is_path = variable == "FLOWKIT_CATALOG"
+            os.environ[variable] = os.path.abspath(value) if is_path else str(value)
+        return value
+
+    return remember
+
+
 def _execution_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by ``run`` and ``resume``."""
+    func = click.option(
+        "--profile",
+        default=None,
+        expose_value=False,
+        callback=_catalog_setting("FLOWKIT_PROFILE"),
+        help="Data catalog profile: where self.catalog's datasets live (default: "
+        "$FLOWKIT_PROFILE, else the catalog's defaults).",
+    )(func)
+    func = click.option(
+        "--catalog",
+        default=None,
+        metavar="PATH",
+        expose_value=False,
+        callback=_catalog_setting("FLOWKIT_CATALOG"),
+        help="Data catalog file (default: catalog.toml next to the flow).",
+    )(func)
     func = click.option(
         "--launcher",
         type=click.Choice(["fork", "spawn"]),
@@ -72,6 +101,11 @@ def _runner(
     graph = state.graph()
     decorators = state.decorators(graph, with_specs)
     settings = state.settings(max_workers=max_workers)
+    if settings.profile or settings.catalog:
+        from flowkit.catalog.session import open_catalog
+
+        # a mistyped profile or a missing catalog stops the run before it starts
+        open_catalog(near=state.flow_file.parent)
     project = project_for_run(state.flow_cls, graph.name, state.flow_options, settings.user)
     store = state.datastore(settings)
     return Runner(

@@ -6,6 +6,7 @@ import ast
 import time
 import warnings
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -399,6 +400,15 @@ class Run(ClientObject):
         if isinstance(other, str):
             other = self._context.run(other if "/" in other else f"{self.parent.id}/{other}")
         return diff_runs(self, other)
+    @property
+    def lineage(self) -> list[dict[str, Any]]:
+        """Every dataset the run's tasks loaded and saved, in the order the tasks started.
+
+        The dicts of :attr:`Task.lineage`, each with the ``task`` (its pathspec) added.
+        """
+        manifests, _ = self._store.read_manifests(self._record.run_id)
+        manifests.sort(key=lambda m: (m.started_at, m.step, m.task_id))
+        return [{"task": m.pathspec, **asdict(record)} for m in manifests for record in m.lineage]
 
     # -- views ---------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -157,6 +157,16 @@ class Task(ClientObject):
     def origin_pathspec(self) -> str | None:
         """For a task cloned by ``resume``: the task it was cloned from."""
         return self._manifest.origin_pathspec
+
+    @property
+    def lineage(self) -> list[dict[str, Any]]:
+        """The datasets the task loaded and saved through ``self.catalog``, in order.
+
+        Each is a dict with ``dataset``, ``type``, ``location`` (no credentials), ``profile``,
+        ``mode`` (``"load"``/``"save"``), ``content_hash``, ``rows`` and ``schema_hash`` (tables)
+        and ``snapshot`` (the blob holding a copy of what was loaded, or ``None``).
+        """
+        return [asdict(record) for record in self._manifest.lineage]
 
     # -- outcome -------------------------------------------------------------------------
 

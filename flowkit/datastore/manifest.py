@@ -40,6 +40,7 @@ __all__ = [
     "Failure",
     "FailureKind",
     "ForeachFrame",
+    "LineageRecord",
     "LogOrigin",
     "RunEnd",
     "RunRecord",
@@ -134,6 +135,35 @@ class LogOrigin:
     attempt: int
 
 
+@dataclass(frozen=True)
+class LineageRecord:
+    """One dataset a task loaded or saved through the data catalog (``self.catalog``).
+
+    Never holds a secret: ``location`` is the resolved location with any password removed.
+
+    Attributes:
+        dataset: The dataset's name in the catalog (``"orders"``, ``"emea_orders"``).
+        type: Its type (``csv``, ``parquet``, ``sql_table`` ...).
+        location: Where it was read or written, without credentials.
+        profile: The catalog profile in force (``"default"`` when none was chosen).
+        mode: ``"load"`` or ``"save"``.
+        content_hash: SHA-256 of the data (the file's bytes, or a table's rows).
+        rows: Number of rows, for tables.
+        schema_hash: SHA-256 of the column names and types, for tables.
+        snapshot: Blob name of the copy kept in the datastore, when snapshotted.
+    """
+
+    dataset: str
+    type: str
+    location: str
+    profile: str
+    mode: Literal["load", "save"]
+    content_hash: str
+    rows: int | None = None
+    schema_hash: str | None = None
+    snapshot: str | None = None
+
+
 @dataclass
 class TaskManifest:
     """Everything recorded about one attempt of one task.
@@ -170,6 +200,8 @@ class TaskManifest:
         decorators: The step's decorators, in their ``--with`` form (``"retry:times=3"``).
         resources: The ``@resources`` the step asked for, if any.
         plugin_data: Free-form data of plugins, one JSON object per plugin name.
+        lineage: The datasets the task loaded and saved through the data catalog, in order.
+            Optional: written only when non-empty, older records read as ``[]``.
         format_version: The storage format the record was written in (``"1.0"``).
         written_by: The flowkit version that wrote it (``""`` for format 0).
     """
@@ -198,6 +230,7 @@ class TaskManifest:
     decorators: list[str] = field(default_factory=list)
     resources: dict[str, Any] = field(default_factory=dict)
     plugin_data: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lineage: list[LineageRecord] = field(default_factory=list)
     format_version: str = FORMAT_VERSION
     written_by: str = field(default_factory=writer_version)
 
@@ -218,6 +251,11 @@ class TaskManifest:
         raw["foreach_stack"] = [f.to_dict() for f in self.foreach_stack]
         raw["failure"] = self.failure.to_dict() if self.failure is not None else None
         raw["log_origin"] = asdict(self.log_origin) if self.log_origin is not None else None
+        # Optional: a task that used no catalog writes the same bytes as before lineage existed.
+        if self.lineage:
+            raw["lineage"] = [asdict(record) for record in self.lineage]
+        else:
+            del raw["lineage"]
         raw["format_version"] = FORMAT_VERSION
         raw["written_by"] = writer_version()
         return _dump(raw)

@@ -20,7 +20,17 @@ from flowkit.own_code import is_own_file
 
 #: Names a step or artifact cannot take: they are part of the flow's own interface.
 RESERVED_NAMES = frozenset(
-    {"next", "input", "index", "merge_artifacts", "foreach_stack", "name", "inputs", "script_name"}
+    {
+        "next",
+        "input",
+        "index",
+        "merge_artifacts",
+        "foreach_stack",
+        "name",
+        "inputs",
+        "script_name",
+        "catalog",
+    }
 )
 
 
@@ -167,6 +177,25 @@ class FlowSpec:
                 self.__dict__.pop(name, None)
                 return
         object.__delattr__(self, name)
+
+    # -- data catalog --------------------------------------------------------------------------
+    @property
+    def catalog(self) -> Any:
+        """The data catalog of the running task: ``self.catalog.load("orders")``.
+
+        The runtime binds it (a :class:`flowkit.catalog.TaskCatalog`) before the step runs;
+        the flow language itself knows nothing of where data lives.
+
+        Raises:
+            FlowRuntimeError: Used outside a running step.
+        """
+        catalog = self.__dict__.get("_fk_catalog")
+        if catalog is None:
+            raise FlowRuntimeError(
+                "self.catalog is available only inside a step that flowkit runs",
+                hint="use it in a step and run the flow (python flow.py run)",
+            )
+        return catalog
 
     # -- foreach -------------------------------------------------------------------------------
     @property

@@ -38,6 +38,8 @@ _RUN_OPTIONS = {
     "max_workers": "--max-workers",
     "decospecs": "--with",
     "launcher": "--launcher",
+    "profile": "--profile",  # the data catalog's profile and file
+    "catalog": "--catalog",
 }
 
 
@@ -94,7 +96,8 @@ class Runner:
         if profile is not None:
             raise RunnerError(
                 "flowkit has no configuration profiles",
-                hint="set the datastore with datastore_root=... or env={...} instead",
+                hint="set the datastore with datastore_root=... or env={...} instead; for the "
+                "data catalog's profile use run(profile=...)",
             )
         kwargs = {k: v for k, v in kwargs.items() if k not in _IGNORED}
         for key in kwargs:
@@ -138,7 +141,8 @@ class Runner:
 
         Args:
             **kwargs: The flow's parameters (``alpha=3``), and run options: ``tags`` (a list),
-                ``max_workers``, ``decospecs`` (``--with`` values) and ``launcher``.
+                ``max_workers``, ``decospecs`` (``--with`` values), ``launcher``, and the
+                data catalog's ``profile`` and ``catalog``.
 
         Returns:
             The finished run's handle (also when the run failed: see ``status``/``failure``).

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from flowkit.catalog.session import TaskCatalog, origin_lineage
 from flowkit.datastore.flowstore import FlowDatastore
 from flowkit.datastore.manifest import ArtifactRef, Failure, FailureKind, TaskManifest
 from flowkit.decorators.base import StepDecorator
@@ -307,8 +308,9 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
                 manifest.resources = dict(deco.attributes)
     for deco in decorators:
         os.environ.update(deco.task_environment())  # this process runs only this task
+    catalog = task_catalog(ctx, spec)
     try:
-        flow, state = call_step(ctx, spec)
+        flow, state = call_step(ctx, spec, catalog)
         manifest.artifacts = _store_outputs(ctx, flow, state)
         if state.transition is not None:
             manifest.next_steps = list(state.transition.targets)
@@ -328,21 +330,39 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
         sys.stderr.write(text)
     finally:
         _record_plugin_data(manifest, decorators)
+        manifest.lineage = list(catalog.lineage)  # what was read before a failure counts too
+        catalog.close()
         manifest.finished_at = time.time()
         sys.stdout.flush()
         sys.stderr.flush()
     return manifest
 
 
-def call_step(ctx: RunContext, spec: TaskSpec) -> tuple[FlowSpec, TaskState]:
+def task_catalog(ctx: RunContext, spec: TaskSpec) -> TaskCatalog:
+    """``self.catalog`` for the task: in a resumed run it reads the origin's snapshots."""
+    origin = None
+    if ctx.origin_run_id is not None:
+        origin = origin_lineage(
+            ctx.store, ctx.origin_run_id, spec.step, list(spec.foreach), spec.iteration
+        )
+    flow_dir = ctx.flow_file.parent if ctx.flow_file is not None else None
+    return TaskCatalog(flow_dir, ctx.store, origin)
+
+
+def call_step(
+    ctx: RunContext, spec: TaskSpec, catalog: TaskCatalog | None = None
+) -> tuple[FlowSpec, TaskState]:
     """Build the task's flow object from its inputs, call its step (with its decorators) and
     check the transition it took. Nothing is stored; whatever the step raises propagates.
+
+    ``catalog`` is bound as ``self.catalog`` (default: a fresh one for the task).
 
     Returns:
         The flow object (the step's new artifacts are in its ``__dict__``) and its task state
         (``state.transition`` is what ``self.next`` decided).
     """
     flow, inputs = _build_flow(ctx, spec)
+    object.__setattr__(flow, "_fk_catalog", catalog or task_catalog(ctx, spec))
     _call_step(flow, spec.step, inputs, ctx.decorators.get(spec.step, []))
     state: TaskState = flow.__dict__["_fk_state"]
     _check_transition(ctx, spec.step, state.transition)
