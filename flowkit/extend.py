@@ -24,6 +24,12 @@ the run being executed (flow, graph, datastore, run id, decorators, ``--with`` v
 elsewhere; :func:`open_flow_datastore` and :func:`extract_snapshot` are what a job needs to
 fetch its run's code before it does.
 
+**Orchestrated runs** — a deployer that runs each task as a job of another scheduler (Airflow)
+uploads the code with :func:`build_snapshot` (``FlowDatastore.content.put``), starts the run
+under the orchestrator's own id with ``FlowDatastore.claim_run(RunRecord, run_id)``, reads the
+parents' :class:`TaskManifest` s to find each task's inputs and :class:`ForeachFrame` s, and a
+foreach child's element with :func:`read_splits`.
+
 **Gangs** (``@parallel``) — a remote executor that runs a gang as one multi-node job uses
 :func:`is_gang_task` and :func:`gang_task_ids` to recognise a gang's tasks, and
 :func:`gang_environment` / :data:`DEFAULT_MAIN_PORT` to give each node the variables
@@ -104,6 +110,11 @@ _EXPORTS = {
     "DONE": "flowkit.runtime.remote",
     "FlowDatastore": "flowkit.datastore.flowstore",
     "extract_snapshot": "flowkit.datastore.codesnap",
+    "build_snapshot": "flowkit.datastore.codesnap",
+    "RunRecord": "flowkit.datastore.manifest",
+    "TaskManifest": "flowkit.datastore.manifest",
+    "ForeachFrame": "flowkit.datastore.manifest",
+    "read_splits": "flowkit.runtime.splits",
     "RunNotFound": "flowkit.errors",
     "DEFAULT_MAIN_PORT": "flowkit.decorators.parallel",
     "gang_environment": "flowkit.decorators.parallel",
@@ -135,6 +146,7 @@ __all__ = [
     "FlowDefinitionError",
     "FlowGraph",
     "FlowkitError",
+    "ForeachFrame",
     "JobReport",
     "PluginError",
     "PluginImportError",
@@ -142,16 +154,19 @@ __all__ = [
     "RemoteExecutor",
     "RunContext",
     "RunNotFound",
+    "RunRecord",
     "ScheduleDecorator",
     "Settings",
     "StepDecorator",
     "StepNode",
     "Submission",
     "SubmitError",
+    "TaskManifest",
     "TaskSpec",
     "TriggerDecorator",
     "TriggerOnFinishDecorator",
     "TriggeredRun",
+    "build_snapshot",
     "declare_settings",
     "extract_snapshot",
     "flow_decorator",
@@ -163,14 +178,16 @@ __all__ = [
     "load_settings",
     "open_flow_datastore",
     "option_args",
+    "read_splits",
     "resolve_step_decorators",
     "spec_to_args",
     "step_decorator",
 ]
 
 if TYPE_CHECKING:
-    from flowkit.datastore.codesnap import extract_snapshot
+    from flowkit.datastore.codesnap import build_snapshot, extract_snapshot
     from flowkit.datastore.flowstore import FlowDatastore
+    from flowkit.datastore.manifest import ForeachFrame, RunRecord, TaskManifest
     from flowkit.decorators.attach import flow_decorator, flow_decorators, step_decorator
     from flowkit.decorators.base import DecoratorArgumentError, FlowDecorator, StepDecorator
     from flowkit.decorators.parallel import DEFAULT_MAIN_PORT, gang_environment
@@ -203,6 +220,7 @@ if TYPE_CHECKING:
         SubmitError,
     )
     from flowkit.runtime.spec import TaskSpec
+    from flowkit.runtime.splits import read_splits
     from flowkit.runtime.task import RunContext
     from flowkit.settings import PluginSettings, Settings, declare_settings, load_settings
 

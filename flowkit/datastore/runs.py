@@ -107,6 +107,32 @@ class RunRecords:
                 self._raise_hint(candidate)
                 return run_id
 
+    def claim_run(self, record: RunRecord, run_id: str) -> bool:
+        """Store the start record under a run id the caller chose, unless that run exists.
+
+        For orchestrators whose own run ids name flowkit's (``airflow-<dag run id>``): every
+        attempt of a run's first task may call this; only the first one writes.
+
+        Args:
+            record: The start record; its ``run_id`` is replaced by ``run_id``.
+            run_id: The run id, a name without ``/`` (not a plain number: those are allocated
+                by :meth:`new_run`).
+
+        Returns:
+            ``True`` when this call created the run, ``False`` when it existed already.
+
+        Raises:
+            DatastoreError: ``run_id`` is not a valid name, or is a plain number.
+        """
+        segment(run_id, "run id")
+        if is_run_number(run_id):
+            raise DatastoreError(
+                f"run id {run_id!r} is a plain number, which only the datastore allocates",
+                hint="prefix an orchestrator's run id, e.g. 'airflow-<id>'",
+            )
+        start = replace(record, flow=self.flow_name, run_id=run_id, status="running")
+        return self.storage.write(self._run_key(run_id), _stamped(start), exclusive=True)
+
     def finish_run(
         self,
         run_id: str,
