@@ -121,7 +121,8 @@ def make_command(flow: Any) -> click.Command:
         deployer_attribute_file: str | None,
     ) -> None:
         graph = flow.graph()
-        decorators = flow.decorators(graph)
+        with_specs = flow.with_specs()  # `python flow.py --with retry airflow create`
+        decorators = flow.decorators(graph, with_specs)
         settings = flow.settings()
         store = flow.datastore(settings)
         snapshot = build_snapshot(flow.flow_file, warn_mb=settings.code_snapshot_warn_mb)
@@ -136,6 +137,7 @@ def make_command(flow: Any) -> click.Command:
             code=code,
             root=store.storage.root,
             system_tags=tuple(project.system_tags()) if project is not None else (),
+            with_specs=tuple(with_specs),
             schedule=schedule,
             extra_imports=imports,
             outlets=finish_outlets(graph.name, project),

@@ -52,6 +52,7 @@ class DagOptions:
         code: Content hash of the code snapshot uploaded at create.
         root: The datastore root the tasks read and write.
         system_tags: Tags every run records (``project:...`` under ``@project``).
+        with_specs: ``--with`` decorators given to ``create``, applied to every task.
         schedule: The DAG's ``schedule`` as Python source (``None`` = only when triggered).
         start_date: ISO date from which a schedule applies.
         extra_imports: Import lines the schedule and the outlets need.
@@ -64,6 +65,7 @@ class DagOptions:
     code: str
     root: str
     system_tags: tuple[str, ...] = ()
+    with_specs: tuple[str, ...] = ()
     schedule: str = "None"
     start_date: str = "2024-01-01"
     extra_imports: tuple[str, ...] = ()
@@ -231,6 +233,7 @@ def build_dag_file(
         "flow_file": options.flow_file,
         "root": options.root,
         "system_tags": list(options.system_tags),
+        "with": list(options.with_specs),
     }
     all_stages = stages(graph)
     stage_of = {step: stage for stage in all_stages for step in stage.steps}

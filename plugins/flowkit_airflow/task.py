@@ -285,6 +285,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--attempt", type=int, default=0)
     parser.add_argument("--params-json", default="{}", help="the DAG run's params (start)")
     parser.add_argument("--system-tag", action="append", default=[], help="e.g. project:x")
+    parser.add_argument("--with", dest="with_specs", action="append", default=[])
     return parser
 
 
@@ -342,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
             step_args += ["--parent", parent]
         if inputs.frames:
             step_args += ["--foreach-json", json.dumps([f.to_dict() for f in inputs.frames])]
+        for spec in args.with_specs:
+            step_args += ["--with", spec]
         os.environ["FLOWKIT_DATASTORE_ROOT"] = args.root
         os.environ["FLOWKIT_TASK_ID"] = task_id
         print(f"flowkit airflow: task {args.flow}/{args.run_id}/{args.step}/{task_id}", flush=True)

@@ -59,6 +59,8 @@ def task_command(
     ]
     for tag in flow.get("system_tags", []):
         argv += ["--system-tag", tag]
+    for spec in flow.get("with", []):
+        argv += ["--with", spec]
     if step == "start":
         params = dict(context.get("params") or {})
         argv += ["--params-json", json.dumps(params, default=str)]

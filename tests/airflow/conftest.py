@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
-from airflow_venv import AIRFLOW_VERSION, AirflowEnv, build_venv
+from airflow_venv import AIRFLOW_VERSION, REPO, AirflowEnv, build_venv
+
+# The unit tests import flowkit_airflow in this process. An environment where flowkit is
+# installed editable from another checkout (a developer's worktree) maps only that checkout's
+# plugins: the one under test comes first.
+sys.path.insert(0, str(REPO / "plugins"))
 
 
 @pytest.fixture(scope="session")
