@@ -26,6 +26,7 @@ from flowkit.client.pathspec import split_pathspec
 from flowkit.client.render import fmt_duration, fmt_time, html_card, html_table
 from flowkit.client.run import Run, parameter_values
 from flowkit.datastore.flowstore import FlowDatastore
+from flowkit.datastore.manifest import RunRecord
 from flowkit.errors import CorruptRecord, NamespaceMismatch, RunNotFound, UnreadableRecordWarning
 
 if TYPE_CHECKING:
@@ -135,6 +136,7 @@ class Flow(ClientObject):
         # One listing tells which runs ever had their tags changed; the others need no read
         # to know their tags.
         changed = self._store.tags.runs_with_events()
+        named = self._named_newest_first()
         for run_id in self._run_ids_newest_first():
             try:
                 record = self._store.run_record(run_id)
@@ -143,9 +145,28 @@ class Flow(ClientObject):
             except CorruptRecord as exc:
                 yield UnreadableRun(f"{self.id}/{run_id}", run_id, exc)
                 continue
-            run = Run._build(self._context, self._store, record, run_id in changed)
-            if not wanted or wanted <= run.tags:
-                yield run
+            # runs an orchestrator named (airflow-...) take their place by start time
+            while named and named[0].created_at > record.created_at:
+                yield from self._matching(named.pop(0), changed, wanted)
+            yield from self._matching(record, changed, wanted)
+        for record in named:
+            yield from self._matching(record, changed, wanted)
+
+    def _matching(self, record: RunRecord, changed: set[str], wanted: set[str]) -> Iterator[Run]:
+        run = Run._build(self._context, self._store, record, record.run_id in changed)
+        if not wanted or wanted <= run.tags:
+            yield run
+
+    def _named_newest_first(self) -> list[RunRecord]:
+        """The records of the runs started under a chosen id, newest first (damaged ones are
+        left out here: reading them by id reports the damage)."""
+        records = []
+        for run_id in self._store.named_run_ids():
+            try:
+                records.append(self._store.run_record(run_id))
+            except (RunNotFound, CorruptRecord):
+                continue
+        return sorted(records, key=lambda r: r.created_at, reverse=True)
 
     def _run_ids_newest_first(self) -> Iterator[str]:
         # Run ids are claimed in increasing order from 1, so counting down from the latest one
@@ -175,7 +196,7 @@ class Flow(ClientObject):
     @property
     def latest_run(self) -> Run | None:
         """The most recent run in the namespace, whatever its status; ``None`` if none."""
-        if self._context.namespace is not None:
+        if self._context.namespace is not None or self._store.named_run_ids():
             return next(self.runs(), None)
         run_id = self._store.latest_run_id()
         if run_id is None:

@@ -131,7 +131,16 @@ class RunRecords:
                 hint="prefix an orchestrator's run id, e.g. 'airflow-<id>'",
             )
         start = replace(record, flow=self.flow_name, run_id=run_id, status="running")
-        return self.storage.write(self._run_key(run_id), _stamped(start), exclusive=True)
+        if not self.storage.write(self._run_key(run_id), _stamped(start), exclusive=True):
+            return False
+        # Numbered runs are found by counting down from the latest number; named ones by this
+        # marker, so listing them costs one small listing, not a listing of every run.
+        self.storage.write(f"{self.flow_name}/named_runs/{run_id}", b"")
+        return True
+
+    def named_run_ids(self) -> list[str]:
+        """The ids of the runs started under a chosen id (:meth:`claim_run`), in name order."""
+        return sorted(self.storage.list(f"{self.flow_name}/named_runs"))
 
     def finish_run(
         self,
