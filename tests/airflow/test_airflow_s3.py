@@ -25,10 +25,10 @@ def test_airflow_foreach_on_s3(
         created = airflow_env.flow(
             SHAPE.file,
             "airflow",
-            "create",
-            str(airflow_env.dags / "foreach_s3.py"),
             "--name",
             "ForeachOnS3",
+            "create",
+            str(airflow_env.dags / "foreach_s3.py"),
             cwd=tmp_path,
             **env,
         )
