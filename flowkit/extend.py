@@ -28,7 +28,8 @@ fetch its run's code before it does.
 uploads the code with :func:`build_snapshot` (``FlowDatastore.content.put``), starts the run
 under the orchestrator's own id with ``FlowDatastore.claim_run(RunRecord, run_id)``, reads the
 parents' :class:`TaskManifest` s to find each task's inputs and :class:`ForeachFrame` s, and a
-foreach child's element with :func:`read_splits`.
+foreach child's element with :func:`read_splits`. :class:`FailurePolicy` applies ``@catch`` to
+a failed last attempt (``decide(spec, manifest).caught`` is the manifest to store instead).
 
 **Gangs** (``@parallel``) — a remote executor that runs a gang as one multi-node job uses
 :func:`is_gang_task` and :func:`gang_task_ids` to recognise a gang's tasks, and
@@ -115,6 +116,7 @@ _EXPORTS = {
     "TaskManifest": "flowkit.datastore.manifest",
     "ForeachFrame": "flowkit.datastore.manifest",
     "read_splits": "flowkit.runtime.splits",
+    "FailurePolicy": "flowkit.runtime.policy",
     "RunNotFound": "flowkit.errors",
     "DEFAULT_MAIN_PORT": "flowkit.decorators.parallel",
     "gang_environment": "flowkit.decorators.parallel",
@@ -141,6 +143,7 @@ __all__ = [
     "DeployedFlow",
     "DeployerError",
     "DeployerImpl",
+    "FailurePolicy",
     "FlowDatastore",
     "FlowDecorator",
     "FlowDefinitionError",
@@ -210,6 +213,7 @@ if TYPE_CHECKING:
     )
     from flowkit.runtime.entry import spec_to_args
     from flowkit.runtime.gang import gang_task_ids, is_gang_task
+    from flowkit.runtime.policy import FailurePolicy
     from flowkit.runtime.remote import (
         DONE,
         QUEUED,

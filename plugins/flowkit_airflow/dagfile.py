@@ -104,7 +104,7 @@ def _refuse(graph: FlowGraph, decorators: dict[str, list[StepDecorator]]) -> Non
     """Refuse what the Airflow deployer cannot run, saying why.
 
     Raises:
-        FlowDefinitionError: A loop, ``@parallel``, ``@batch`` or ``@catch``.
+        FlowDefinitionError: A loop, ``@parallel`` or ``@batch``.
     """
     for node in graph:
         if node.loops_to:
@@ -128,13 +128,6 @@ def _refuse(graph: FlowGraph, decorators: dict[str, list[StepDecorator]]) -> Non
                     f"step {node.name!r} has @{deco.name}: the Airflow deployer runs every step "
                     "on the Airflow worker and does not dispatch to other executors yet",
                     hint=f"remove @{deco.name} for the Airflow deployment",
-                    location=node.location,
-                )
-            if deco.catch_var():
-                raise FlowDefinitionError(
-                    f"step {node.name!r} has @catch, which the Airflow deployer does not apply "
-                    "yet (a failed last attempt fails the DAG run)",
-                    hint="remove @catch for the Airflow deployment; @retry is mapped",
                     location=node.location,
                 )
 

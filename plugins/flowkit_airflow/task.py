@@ -33,18 +33,22 @@ from typing import Any
 
 from flowkit import IncludeFile, Parameter
 from flowkit.extend import (
+    FailurePolicy,
     FlowDatastore,
     FlowGraph,
     FlowkitError,
     ForeachFrame,
+    RunContext,
     RunNotFound,
     RunRecord,
     TaskManifest,
+    TaskSpec,
     extract_snapshot,
     load_graph,
     load_settings,
     open_flow_datastore,
     read_splits,
+    resolve_step_decorators,
 )
 
 EXIT_SKIPPED = 99
@@ -83,10 +87,12 @@ class TaskInputs:
     Attributes:
         parents: ``run/step/task`` of each input task.
         frames: The foreach levels enclosing the task, outermost first.
+        inputs: The manifest of the only parent of a step that is not a join.
     """
 
     parents: list[str]
     frames: list[ForeachFrame]
+    inputs: TaskManifest | None = None
 
 
 def _manifest(store: FlowDatastore, run_id: str, step: str, path: str) -> TaskManifest | None:
@@ -158,11 +164,11 @@ def task_inputs(
         var = split_manifest.foreach_var or ""
         frame = ForeachFrame(foreach_parent, index, count, var, element)
         frames = [*split_manifest.foreach_stack, frame]
-        return TaskInputs([_ref(run_id, split_manifest)], frames)
+        return TaskInputs([_ref(run_id, split_manifest)], frames, split_manifest)
     chosen = _chosen_parent(store, graph, run_id, step, path)
     if chosen is None:
         return None
-    return TaskInputs([_ref(run_id, chosen)], list(chosen.foreach_stack))
+    return TaskInputs([_ref(run_id, chosen)], list(chosen.foreach_stack), chosen)
 
 
 def child_paths(store: FlowDatastore, run_id: str, step: str, paths: list[str]) -> list[str]:
@@ -270,6 +276,43 @@ def finish_run(store: FlowDatastore, run_id: str) -> str:
     return status
 
 
+def catch_failure(
+    store: FlowDatastore,
+    flow_cls: type,
+    graph: FlowGraph,
+    run_id: str,
+    step: str,
+    task_id: str,
+    attempt: int,
+    inputs: TaskInputs,
+    with_specs: tuple[str, ...] = (),
+) -> bool:
+    """Apply ``@catch`` to a failed attempt that Airflow will not retry, as the runner does.
+
+    Returns:
+        ``True`` when the failure was caught: the attempt's manifest now says it succeeded,
+        with the exception in the decorator's ``var``, and the flow goes on.
+    """
+    decorators = resolve_step_decorators(flow_cls, graph, with_specs)
+    mine = decorators.get(step, [])
+    if not any(d.catch_var() for d in mine):
+        return False
+    if attempt < max((d.retries() for d in mine), default=0):
+        return False  # Airflow retries it first
+    record = store.run_record(run_id)
+    failed = store.read_manifest(run_id, step, task_id, attempt)
+    ctx = RunContext(flow_cls, graph, store, run_id, user=record.user, decorators=decorators)
+    spec = TaskSpec(
+        step, task_id, attempt, [], inputs.frames, dict(record.parameters), inputs=inputs.inputs
+    )
+    caught = FailurePolicy(ctx).decide(spec, failed).caught
+    if caught is None:
+        return False  # stopped by a person: never caught
+    store.write_manifest(caught)
+    print(f"flowkit airflow: @catch stored the failure of {step}/{task_id} in {caught.caught}")
+    return True
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m flowkit_airflow.task",
@@ -349,11 +392,25 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FLOWKIT_TASK_ID"] = task_id
         print(f"flowkit airflow: task {args.flow}/{args.run_id}/{args.step}/{task_id}", flush=True)
         sys.argv = [str(flow_file), *step_args]
+        code = 0
         try:
             runpy.run_path(str(flow_file), run_name="__main__")
         except SystemExit as done:  # the flow's CLI ends with sys.exit(code)
-            return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-        return 0
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if code == 1:
+            caught = catch_failure(
+                store,
+                flow_cls,
+                graph,
+                args.run_id,
+                args.step,
+                task_id,
+                args.attempt,
+                inputs,
+                tuple(args.with_specs),
+            )
+            code = 0 if caught else code
+        return code
     finally:
         os.chdir(started_in)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -65,3 +65,27 @@ def test_airflow_retries_then_resumes_locally(airflow_env: AirflowEnv, tmp_path:
         f"RetryingFlow/{run_id}/train/train-0",
         f"RetryingFlow/{run_id}/train/train-2",
     ]
+
+
+def test_airflow_catch_after_the_last_retry(airflow_env: AirflowEnv, tmp_path: Path) -> None:
+    flow = FLOWS / "airflow" / "catching.py"
+    root = tmp_path / "datastore"
+    env = {"FLOWKIT_DATASTORE_ROOT": str(root)}
+    created = airflow_env.flow(
+        flow, "airflow", "create", str(airflow_env.dags / "catching.py"), cwd=tmp_path, **env
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    done = airflow_env.dags_test("CatchingFlow", None, **env)
+    output = done.stdout + done.stderr
+    run_id = run_id_of(output, "CatchingFlow")
+    assert f"flowkit run CatchingFlow/{run_id}: succeeded" in output
+    run = ClientContext(str(root), chosen_by="the test").run(f"CatchingFlow/{run_id}")
+    assert run.data.result == {
+        "ys": [10, None, 30],
+        "errors": [None, "ValueError: no good on 2", None],
+    }
+    caught = run["train"]["train-1"]
+    assert caught.successful and caught.current_attempt == 1  # retried once, then caught
+    # the same as a local run
+    local = FlowRunner(root, tmp_path)(flow, "run")
+    assert local.returncode == 0, local.output
