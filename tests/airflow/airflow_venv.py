@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
@@ -157,9 +158,25 @@ class AirflowEnv:
         self, runs: Iterable[tuple[str, dict | None, dict[str, str]]], workers: int = 3
     ) -> list[subprocess.CompletedProcess[str]]:
         """Several ``dags test`` at once: ``(dag id, conf, env)`` each. Most of a task's time
-        in ``dags test`` is Airflow waiting on its database, so a few overlap well."""
+        in ``dags test`` is Airflow waiting on its database, so a few overlap well; each runs
+        on a copy of the migrated database of its own (SQLite locks the whole file on write)."""
+        free: queue.Queue[str] = queue.Queue()
+        for index in range(workers):
+            copy = self.home / f"airflow-{index}.db"
+            shutil.copyfile(self.home / "airflow.db", copy)
+            free.put(f"sqlite:///{copy}")
+
+        def one(dag: str, conf: dict | None, env: dict[str, str]):
+            database = free.get()
+            try:
+                return self.dags_test(
+                    dag, conf, **env, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=database
+                )
+            finally:
+                free.put(database)
+
         with ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(self.dags_test, dag, conf, **env) for dag, conf, env in runs]
+            futures = [pool.submit(one, dag, conf, env) for dag, conf, env in runs]
             return [f.result() for f in futures]
 
 
