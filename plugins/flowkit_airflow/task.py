@@ -24,6 +24,7 @@ import os
 import re
 import runpy
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -348,9 +349,16 @@ def _load_flow_class(flow_file: Path, flow: str) -> type:
     return flow_cls
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the task; return the exit code (see the module's docstring)."""
     args = _parser().parse_args(argv)
+    # Airflow stops a task (its execution_timeout, a kill from the UI) with SIGTERM: exit
+    # through the ``finally`` below, which removes the extracted code
+    signal.signal(signal.SIGTERM, _terminated)
     workdir = Path(tempfile.mkdtemp(prefix="flowkit-airflow-"))
     started_in = os.getcwd()
     try:

@@ -20,6 +20,9 @@ from typing import Any
 from flowkit.extend import FlowkitError, open_flow_datastore
 from flowkit_airflow.task import EXIT_SKIPPED, child_paths, finish_run, flowkit_run_id
 
+#: Seconds a stopped task has to end on its own before it is killed.
+_GRACE_SECONDS = 10
+
 
 class StepFailed(FlowkitError):
     """A flowkit task run by Airflow failed (its log and manifest say why)."""
@@ -91,8 +94,7 @@ def run_step(flow: Mapping[str, Any], step: str, path: str, context: Mapping[str
         code = child.wait()
     except BaseException:
         # Airflow's execution_timeout (or a kill) interrupts us: the task must not outlive it
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+        _stop(child)
         raise
     if code == EXIT_SKIPPED:
         from airflow.exceptions import AirflowSkipException
@@ -102,6 +104,19 @@ def run_step(flow: Mapping[str, Any], step: str, path: str, context: Mapping[str
         raise StepFailed(
             f"flowkit step {step} (foreach indexes {path or 'none'}) failed: exit {code}"
         )
+
+
+def _stop(child: subprocess.Popen[str]) -> None:
+    """Stop the task's process group: SIGTERM first (the task removes its temporary code
+    folder and records how it ended), SIGKILL if it is still there after a grace period."""
+    try:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait(_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    except ProcessLookupError:
+        child.wait()
 
 
 def fan_out(

@@ -5,6 +5,7 @@ the parameters the DAG run was given."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from airflow_venv import AirflowEnv, run_id_of
@@ -89,3 +90,25 @@ def test_airflow_catch_after_the_last_retry(airflow_env: AirflowEnv, tmp_path: P
     # the same as a local run
     local = FlowRunner(root, tmp_path)(flow, "run")
     assert local.returncode == 0, local.output
+
+
+def test_airflow_timeout_stops_the_step(airflow_env: AirflowEnv, tmp_path: Path) -> None:
+    """``@timeout`` is the task's execution_timeout: Airflow stops the step's process (which
+    leaves nothing in $TMPDIR, checked at the end of the session) and the run fails."""
+    flow = FLOWS / "airflow" / "slow.py"
+    root = tmp_path / "datastore"
+    env = {"FLOWKIT_DATASTORE_ROOT": str(root)}
+    created = airflow_env.flow(
+        flow, "airflow", "create", str(airflow_env.dags / "slow.py"), cwd=tmp_path, **env
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    started = time.monotonic()
+    done = airflow_env.dags_test("SlowFlow", None, **env, AIRFLOW_TEST_SLEEP="600")
+    assert time.monotonic() - started < 300
+    output = done.stdout + done.stderr
+    run_id = run_id_of(output, "SlowFlow")
+    assert f"flowkit run SlowFlow/{run_id}: failed" in output
+    assert "Timeout" in output
+    run = ClientContext(str(root), chosen_by="the test").run(f"SlowFlow/{run_id}")
+    assert run.finished and not run.successful
+    assert "end" not in [step.id for step in run]
