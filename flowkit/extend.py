@@ -24,6 +24,13 @@ the run being executed (flow, graph, datastore, run id, decorators, ``--with`` v
 elsewhere; :func:`open_flow_datastore` and :func:`extract_snapshot` are what a job needs to
 fetch its run's code before it does.
 
+**Orchestrated runs** — a deployer that runs each task as a job of another scheduler (Airflow)
+uploads the code with :func:`build_snapshot` (``FlowDatastore.content.put``), starts the run
+under the orchestrator's own id with ``FlowDatastore.claim_run(RunRecord, run_id)``, reads the
+parents' :class:`TaskManifest` s to find each task's inputs and :class:`ForeachFrame` s, and a
+foreach child's element with :func:`read_splits`. :class:`FailurePolicy` applies ``@catch`` to
+a failed last attempt (``decide(spec, manifest).caught`` is the manifest to store instead).
+
 **Gangs** (``@parallel``) — a remote executor that runs a gang as one multi-node job uses
 :func:`is_gang_task` and :func:`gang_task_ids` to recognise a gang's tasks, and
 :func:`gang_environment` / :data:`DEFAULT_MAIN_PORT` to give each node the variables
@@ -118,6 +125,11 @@ _EXPORTS = {
     "child_foreach_json": "flowkit.runtime.external",
     "catch_failed_task": "flowkit.runtime.external",
     "bind_trigger": "flowkit.dsl.current",
+    "RunRecord": "flowkit.datastore.manifest",
+    "TaskManifest": "flowkit.datastore.manifest",
+    "ForeachFrame": "flowkit.datastore.manifest",
+    "read_splits": "flowkit.runtime.splits",
+    "FailurePolicy": "flowkit.runtime.policy",
     "RunNotFound": "flowkit.errors",
     "DEFAULT_MAIN_PORT": "flowkit.decorators.parallel",
     "gang_environment": "flowkit.decorators.parallel",
@@ -144,11 +156,13 @@ __all__ = [
     "DeployedFlow",
     "DeployerError",
     "DeployerImpl",
+    "FailurePolicy",
     "FlowDatastore",
     "FlowDecorator",
     "FlowDefinitionError",
     "FlowGraph",
     "FlowkitError",
+    "ForeachFrame",
     "JobReport",
     "PluginError",
     "PluginImportError",
@@ -156,12 +170,14 @@ __all__ = [
     "RemoteExecutor",
     "RunContext",
     "RunNotFound",
+    "RunRecord",
     "ScheduleDecorator",
     "Settings",
     "StepDecorator",
     "StepNode",
     "Submission",
     "SubmitError",
+    "TaskManifest",
     "TaskSpec",
     "TriggerDecorator",
     "TriggerOnFinishDecorator",
@@ -181,6 +197,7 @@ __all__ = [
     "load_settings",
     "open_flow_datastore",
     "option_args",
+    "read_splits",
     "resolve_step_decorators",
     "spec_to_args",
     "start_external_run",
@@ -190,6 +207,7 @@ __all__ = [
 if TYPE_CHECKING:
     from flowkit.datastore.codesnap import build_snapshot, extract_snapshot
     from flowkit.datastore.flowstore import FlowDatastore
+    from flowkit.datastore.manifest import ForeachFrame, RunRecord, TaskManifest
     from flowkit.decorators.attach import flow_decorator, flow_decorators, step_decorator
     from flowkit.decorators.base import DecoratorArgumentError, FlowDecorator, StepDecorator
     from flowkit.decorators.parallel import DEFAULT_MAIN_PORT, gang_environment
@@ -218,6 +236,7 @@ if TYPE_CHECKING:
         start_external_run,
     )
     from flowkit.runtime.gang import gang_task_ids, is_gang_task
+    from flowkit.runtime.policy import FailurePolicy
     from flowkit.runtime.remote import (
         DONE,
         QUEUED,
@@ -228,6 +247,7 @@ if TYPE_CHECKING:
         SubmitError,
     )
     from flowkit.runtime.spec import TaskSpec
+    from flowkit.runtime.splits import read_splits
     from flowkit.runtime.task import RunContext
     from flowkit.settings import PluginSettings, Settings, declare_settings, load_settings
 

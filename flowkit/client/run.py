@@ -400,6 +400,7 @@ class Run(ClientObject):
         if isinstance(other, str):
             other = self._context.run(other if "/" in other else f"{self.parent.id}/{other}")
         return diff_runs(self, other)
+
     @property
     def lineage(self) -> list[dict[str, Any]]:
         """Every dataset the run's tasks loaded and saved, in the order the tasks started.

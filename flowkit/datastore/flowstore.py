@@ -9,6 +9,8 @@ Layout under the storage root::
     {flow}/runs/{run_id}/{step}/{task_id}/{attempt}.manifest.json commit point of a task attempt
     {flow}/runs/{run_id}/{step}/{task_id}/{attempt}.{stream}      non-empty logs
     {flow}/latest                                                 hint: highest run id allocated
+    {flow}/named_runs/{ms}-{run_id}                               marker of a run started under a
+                                                                  chosen id (``sfn-``, ``airflow-``)
     {flow}/environments/{fingerprint}                             memo (``environment.py``)
     {flow}/tags/{run_id}/{event}.json                             tag changes (see ``tags.py``)
     {flow}/quarantine/{key}.{time}-{token}                        damaged objects set aside

@@ -111,14 +111,24 @@ class RunRecords:
 
     def claim_run(self, record: RunRecord, run_id: str) -> bool:
         """Store the start record under ``run_id``, chosen by the caller (an orchestrator's
-        execution name, ``sfn-...``), not allocated here.
+        execution name, ``sfn-...``, ``airflow-...``), not allocated here.
+
+        Every attempt of a run's first task may call this; only the first one writes.
 
         Returns:
             ``False`` when that run exists already (a retried start task): nothing is written.
+
+        Raises:
+            DatastoreError: ``run_id`` is not a valid name, or is a plain number (those are
+                allocated by :meth:`new_run`).
         """
-        start = replace(
-            record, flow=self.flow_name, run_id=segment(run_id, "run id"), status="running"
-        )
+        segment(run_id, "run id")
+        if is_run_number(run_id):
+            raise DatastoreError(
+                f"run id {run_id!r} is a plain number, which only the datastore allocates",
+                hint="prefix an orchestrator's run id, e.g. 'airflow-<id>'",
+            )
+        start = replace(record, flow=self.flow_name, run_id=run_id, status="running")
         if not self.storage.write(self._run_key(run_id), _stamped(start), exclusive=True):
             return False
         # Listed by creation time, so readers find named runs without listing every run.
@@ -135,6 +145,10 @@ class RunRecords:
             if stamp.isdigit() and run_id:
                 found.append((int(stamp) / 1000, run_id))
         return sorted(found, reverse=True)
+
+    def named_run_ids(self) -> list[str]:
+        """The ids of the runs named by an orchestrator (:meth:`claim_run`), in name order."""
+        return sorted(run_id for _, run_id in self.named_runs())
 
     def finish_run(
         self,
