@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from flowtests import FlowRunner
@@ -26,6 +27,9 @@ SERVER = Path(__file__).parent / "batch" / "moto_batch_server.py"
 QUEUE = "flowkit-queue"
 QUEUES = (QUEUE, "gpu-queue", "throttled-queue")
 IMAGE = "example.com/flowkit-aws:1.0"  # only recorded: the fake runs jobs with this Python
+
+
+_Fake = TypeVar("_Fake", bound="FakeBatch")
 
 
 class FakeBatch:
@@ -97,16 +101,26 @@ def start_fake_batch(workdir: Path) -> FakeBatch:
     Raises:
         ServerUnavailable: It did not start; the message has the end of its log.
     """
+    return start_fake_aws(workdir, SERVER, FakeBatch, "Batch")
+
+
+def start_fake_aws(workdir: Path, script: Path, fake_cls: type[_Fake], what: str) -> _Fake:
+    """Start the moto-based server ``script`` on a free port (trying a few) and set it up as
+    ``fake_cls`` does; shared by the fake Batch and the fake Step Functions.
+
+    Raises:
+        ServerUnavailable: It did not start; the message has the end of its log.
+    """
     last: Exception | None = None
     for _ in range(3):  # a port can be taken between choosing it and binding it
         [port] = free_ports(1)
         server = S3Server(
-            name="moto-batch",
+            name=f"moto-{what.lower().replace(' ', '-')}",
             endpoint=f"http://{HOST}:{port}",
             access_key="submitter-key",
             secret_key="submitter-secret-" + uuid.uuid4().hex,
             bucket=BUCKET,
-            command=[sys.executable, str(SERVER), "-H", HOST, "-p", str(port)],
+            command=[sys.executable, str(script), "-H", HOST, "-p", str(port)],
             log_path=workdir / "server.log",
         )
         try:
@@ -115,14 +129,14 @@ def start_fake_batch(workdir: Path) -> FakeBatch:
             server.stop()
             last = exc
             continue
-        fake = FakeBatch(server)
+        fake = fake_cls(server)
         try:
             fake.set_up()
         except Exception:
             server.stop()
             raise
         return fake
-    raise ServerUnavailable(f"the fake Batch server did not start: {last}")
+    raise ServerUnavailable(f"the fake {what} server did not start: {last}")
 
 
 def wait_for(condition, timeout: float = 20.0, step: float = 0.1):

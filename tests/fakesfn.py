@@ -12,7 +12,6 @@ prints those settings (see ``tutorials/09-step-functions``).
 from __future__ import annotations
 
 import signal
-import sys
 import tempfile
 import time
 import uuid
@@ -20,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakebatch import FakeBatch
-from s3servers import BUCKET, HOST, S3Server, ServerUnavailable, free_ports
+from fakebatch import FakeBatch, start_fake_aws
+from s3servers import S3Server, ServerUnavailable
 
 SERVER = Path(__file__).parent / "sfn" / "moto_sfn_server.py"
 
@@ -62,32 +61,7 @@ def start_fake_sfn(workdir: Path) -> FakeSfn:
     Raises:
         ServerUnavailable: It did not start; the message has the end of its log.
     """
-    last: Exception | None = None
-    for _ in range(3):  # a port can be taken between choosing it and binding it
-        [port] = free_ports(1)
-        server = S3Server(
-            name="moto-sfn",
-            endpoint=f"http://{HOST}:{port}",
-            access_key="submitter-key",
-            secret_key="submitter-secret-" + uuid.uuid4().hex,
-            bucket=BUCKET,
-            command=[sys.executable, str(SERVER), "-H", HOST, "-p", str(port)],
-            log_path=workdir / "server.log",
-        )
-        try:
-            server.start()
-        except ServerUnavailable as exc:
-            server.stop()
-            last = exc
-            continue
-        fake = FakeSfn(server)
-        try:
-            fake.set_up()
-        except Exception:
-            server.stop()
-            raise
-        return fake
-    raise ServerUnavailable(f"the fake Step Functions server did not start: {last}")
+    return start_fake_aws(workdir, SERVER, FakeSfn, "Step Functions")
 
 
 @pytest.fixture(scope="session")

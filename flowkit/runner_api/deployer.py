@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from flowkit.errors import did_you_mean
 from flowkit.registry import PluginError, registry
-from flowkit.runner_api.executing import RunnerError
+from flowkit.runner_api.executing import RunnerError, checked_flow_file
 from flowkit.runner_api.params import cli_value, parameter_args, read_flow_parameters
 
 if TYPE_CHECKING:
@@ -91,11 +91,7 @@ class Deployer:
         file_read_timeout: float = 3600.0,
         **kwargs: Any,
     ) -> None:
-        self.flow_file = Path(flow_file).resolve()
-        if not self.flow_file.is_file():
-            raise DeployerError(
-                f"no flow file {flow_file}", hint="pass the path of a flow file, e.g. 'flow.py'"
-            )
+        self.flow_file = checked_flow_file(flow_file, DeployerError)
         if profile is not None:
             raise DeployerError(
                 "flowkit has no configuration profiles",

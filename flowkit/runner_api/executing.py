@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -31,6 +32,18 @@ class RunnerError(FlowkitError):
     """A run launched from Python could not start (no run was created), or was misused."""
 
     headline = "runner error"
+
+
+def checked_flow_file(
+    flow_file: str | os.PathLike[str], error: type[RunnerError] = RunnerError
+) -> Path:
+    """``flow_file`` resolved, or ``error`` when it is not a file (Runner, Deployer)."""
+    path = Path(flow_file).resolve()
+    if not path.is_file():
+        raise error(
+            f"no flow file {flow_file}", hint="pass the path of a flow file, e.g. 'flow.py'"
+        )
+    return path
 
 
 class LaunchFolder:

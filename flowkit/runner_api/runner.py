@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from flowkit.errors import did_you_mean
-from flowkit.runner_api.executing import ExecutingRun, LaunchFolder, RunnerError
+from flowkit.runner_api.executing import ExecutingRun, LaunchFolder, RunnerError, checked_flow_file
 from flowkit.runner_api.params import (
     FlowParameters,
     cli_value,
@@ -88,11 +88,7 @@ class Runner:
         file_read_timeout: float = 3600.0,
         **kwargs: Any,
     ) -> None:
-        self.flow_file = Path(flow_file).resolve()
-        if not self.flow_file.is_file():
-            raise RunnerError(
-                f"no flow file {flow_file}", hint="pass the path of a flow file, e.g. 'flow.py'"
-            )
+        self.flow_file = checked_flow_file(flow_file)
         if profile is not None:
             raise RunnerError(
                 "flowkit has no configuration profiles",
