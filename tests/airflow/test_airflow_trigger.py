@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 
 from airflow_venv import AirflowEnv, run_id_of
@@ -18,14 +19,17 @@ FLOW = """\
 from flowkit import FlowSpec, Parameter, current, step, trigger
 
 
-@trigger(path={watch!r}, suffix=".csv", parameters={{"src": "url"}})
+@trigger({where}={watch!r}, suffix=".csv", parameters={{"src": "url"}})
 class ArrivalFlow(FlowSpec):
     src = Parameter("src", default="")
 
     @step
     def start(self):
         self.seen = current.trigger.key if current.trigger else None
-        with open(self.src.removeprefix("file://")) as landed:
+        self.etag = current.trigger.etag if current.trigger else None
+        import fsspec
+
+        with fsspec.open(self.src, "r") as landed:
             self.text = landed.read()
         self.next(self.end)
 
@@ -45,7 +49,7 @@ def test_airflow_polls_a_folder_and_starts_one_run_per_file(
     watch = tmp_path / "incoming"
     root = tmp_path / "datastore"
     flow = tmp_path / "arrival.py"
-    flow.write_text(FLOW.format(watch=str(watch)))
+    flow.write_text(FLOW.format(where="path", watch=str(watch)))
     env = {"FLOWKIT_DATASTORE_ROOT": str(root), "FLOWKIT_AIRFLOW_POLL_SECONDS": "120"}
     created = airflow_env.flow(flow, "airflow", "create", cwd=tmp_path, **env)
     assert created.returncode == 0, created.stdout + created.stderr
@@ -73,6 +77,40 @@ def test_airflow_polls_a_folder_and_starts_one_run_per_file(
     assert run.data.src == f"file://{watch / 'a.csv'}"
     assert run.data.seen == str(watch / "a.csv")
     assert run.data.text == "x,y\n1,2\n"
+
+
+def test_airflow_polls_an_s3_prefix(
+    airflow_env: AirflowEnv, seaweedfs, tmp_path: Path, monkeypatch
+) -> None:
+    prefix = f"airflow-trigger-{uuid.uuid4().hex[:8]}"
+    env = seaweedfs.env({k: v for k, v in airflow_env.env.items() if not k.startswith("AWS_")})
+    env["FLOWKIT_DATASTORE_ROOT"] = seaweedfs.url(f"{prefix}/datastore")
+    flow = tmp_path / "arrival_s3.py"
+    flow.write_text(FLOW.format(where="s3", watch=seaweedfs.url(f"{prefix}/in/")))
+    try:
+        created = airflow_env.flow(
+            flow, "airflow", "--name", "ArrivalOnS3", "create", cwd=tmp_path, **env
+        )
+        assert created.returncode == 0, created.stdout + created.stderr
+        put = seaweedfs.client().put_object(
+            Bucket=seaweedfs.bucket, Key=f"{prefix}/in/b.csv", Body=b"1,2\n"
+        )
+        done = airflow_env.dags_test("ArrivalOnS3", **env)
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output[-6000:]
+        run_id = run_id_of(output, "ArrivalFlow")
+        for name, value in seaweedfs.aws_variables().items():  # the client in this process
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        context = ClientContext(seaweedfs.url(f"{prefix}/datastore"), chosen_by="the test")
+        run = context.run(f"ArrivalFlow/{run_id}")
+        assert run.successful and run.data.src == seaweedfs.url(f"{prefix}/in/b.csv")
+        assert run.data.seen == f"{prefix}/in/b.csv" and run.data.text == "1,2\n"
+        assert run.data.etag == put["ETag"].strip('"')
+    finally:
+        seaweedfs.clear(prefix)
 
 
 def test_a_duplicate_poll_takes_each_object_once(tmp_path: Path) -> None:
