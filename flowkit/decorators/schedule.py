@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import PurePosixPath
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -170,26 +171,74 @@ class S3Trigger:
     suffix: str
 
 
+@dataclass(frozen=True)
+class WatchedLocation:
+    """Where ``@trigger`` looks for new objects.
+
+    Attributes:
+        kind: ``"s3"`` or ``"path"`` (a local folder).
+        url: ``s3://bucket/prefix`` or the folder, ending in ``/``.
+        suffix: Only names ending in this count (``""``: every name).
+    """
+
+    kind: str
+    url: str
+    suffix: str
+
+
 #: What ``@trigger(parameters=...)`` can hand a flow parameter, from the object that landed.
 S3_FIELDS = ("url", "bucket", "key", "etag", "version_id")
 
 
 class TriggerDecorator(_Declaring):
-    """Start the deployed flow when an object lands under an S3 prefix.
+    """Start the deployed flow when an object lands under an S3 prefix or in a local folder.
 
-    ``@trigger(s3="s3://bucket/incoming/", suffix=".parquet", parameters={"src": "url"})``.
-    The run sees the object in ``current.trigger`` (type ``s3``, ``url``, ``bucket``, ``key``,
-    ``etag``, ``version_id``); ``parameters=`` maps flow parameters to those fields, so the
-    object's URL, etag or version reach the run as parameter values.
+    ``@trigger(s3="s3://bucket/incoming/", suffix=".parquet", parameters={"src": "url"})``, or
+    ``@trigger(path="/data/incoming/", ...)`` for a local folder (exactly one of the two; a
+    folder is watched only by deployers that poll, such as Airflow's). The run sees the object
+    in ``current.trigger`` (type ``s3`` or ``path``, ``url``, ``bucket``, ``key``, ``etag``,
+    ``version_id``); ``parameters=`` maps flow parameters to those fields, so the object's URL,
+    etag or version reach the run as parameter values.
     """
 
     name = "trigger"
-    defaults: ClassVar[dict[str, Any]] = {"s3": None, "suffix": "", "parameters": {}}
+    defaults: ClassVar[dict[str, Any]] = {
+        "s3": None,
+        "path": None,
+        "suffix": "",
+        "parameters": {},
+    }
 
     def flow_init(self, graph: Any) -> None:
-        """Check the S3 URL, the suffix and the parameters mapping."""
-        self.s3_trigger()
+        """Check the location (S3 URL or local folder), the suffix and the parameters mapping."""
+        self.watched()
         self.parameter_fields()
+
+    def watched(self) -> WatchedLocation:
+        """Where new objects are looked for, checked: exactly one of ``s3=`` and ``path=``.
+
+        Raises:
+            DecoratorArgumentError: Neither or both given, an invalid S3 URL, a folder that is
+                not an absolute path, or a suffix that is not a string.
+        """
+        folder = self.attributes["path"]
+        if folder is None:
+            found = self.s3_trigger()
+            url = f"s3://{found.bucket}/{found.prefix}"
+            return WatchedLocation("s3", url, found.suffix)
+        example = '@trigger(path="/data/incoming/", suffix=".csv")'
+        if self.attributes["s3"] is not None:
+            raise self._bad(
+                "give either s3= or path=, not both", hint=f"e.g. {example}, or s3= alone"
+            )
+        if not isinstance(folder, str) or not PurePosixPath(folder).is_absolute():
+            raise self._bad(
+                f"path={folder!r} must be an absolute local folder", hint=f"e.g. {example}"
+            )
+        suffix = self.attributes["suffix"]
+        if not isinstance(suffix, str):
+            raise self._bad(f"suffix={suffix!r} must be a string", hint=f"e.g. {example}")
+        return WatchedLocation("path", folder.rstrip("/") + "/", suffix)
 
     def parameter_fields(self) -> dict[str, str]:
         """The ``parameters=`` mapping (flow parameter name -> object field), checked.
@@ -255,6 +304,11 @@ class TriggerDecorator(_Declaring):
         """
         url, suffix = self.attributes["s3"], self.attributes["suffix"]
         example = '@trigger(s3="s3://my-bucket/incoming/", suffix=".parquet")'
+        if url is None and self.attributes["path"] is not None:
+            raise self._bad(
+                f"this trigger watches the local folder {self.attributes['path']!r}, not S3",
+                hint=f"this deployer watches S3 only: {example}",
+            )
         if url is None:
             raise self._bad("give the S3 location to watch with s3=", hint=f"e.g. {example}")
         match = _S3_URL.match(url) if isinstance(url, str) else None
@@ -269,9 +323,10 @@ class TriggerDecorator(_Declaring):
 
     def describe(self) -> list[str]:
         """One line: what starts a run."""
-        found = self.s3_trigger()
-        where = f"s3://{found.bucket}/{found.prefix}" + (f"*{found.suffix}" if found.suffix else "")
-        lines = [f"trigger: a new object under {where} (Object Created)"]
+        found = self.watched()
+        where = found.url + (f"*{found.suffix}" if found.suffix else "")
+        event = " (Object Created)" if found.kind == "s3" else " (polled)"
+        lines = [f"trigger: a new object under {where}{event}"]
         for name, field in self.parameter_fields().items():
             lines.append(f"  parameter {name} = the object's {field}")
         return lines

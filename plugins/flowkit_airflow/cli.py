@@ -24,7 +24,7 @@ import click
 from flowkit import Parameter
 from flowkit.extend import FlowkitError, build_snapshot
 from flowkit_airflow.dagfile import DagOptions, build_dag_file
-from flowkit_airflow.schedules import dag_schedule, finish_outlets
+from flowkit_airflow.schedules import dag_schedule, finish_outlets, watched_location
 from flowkit_airflow.task import RUN_PREFIX, flow_parameters, flowkit_run_id
 
 _PARAM_PREFIX = "fkparam__"
@@ -130,7 +130,10 @@ def make_command(flow: Any) -> click.Command:
             click.echo(f"flowkit: warning: {warning}", err=True)
         code = store.content.put([snapshot.data])
         name, project = dag_id(settings.user)
-        schedule, imports = dag_schedule(flow.flow_decorators, project)
+        from flowkit_airflow.settings import SETTINGS
+
+        poll = SETTINGS.load().poll_seconds
+        schedule, imports = dag_schedule(flow.flow_decorators, project, poll)
         options = DagOptions(
             dag_id=name,
             flow_file=flow.flow_file.name,
@@ -142,6 +145,7 @@ def make_command(flow: Any) -> click.Command:
             extra_imports=imports,
             outlets=finish_outlets(graph.name, project),
             max_active_tasks=max_active_tasks,
+            watched=watched_location(flow.flow_decorators),
         )
         parameters = list(flow_parameters(flow.flow_cls).values())
         text = build_dag_file(graph, decorators, options, parameters)

@@ -58,6 +58,8 @@ class DagOptions:
         extra_imports: Import lines the schedule and the outlets need.
         outlets: The assets the finish task emits when the run succeeded, as source.
         max_active_tasks: Tasks of one DAG run at once (0: Airflow's default).
+        watched: The ``@trigger`` location the DAG's first task polls
+            (:func:`flowkit_airflow.schedules.watched_location`), or ``None``.
     """
 
     dag_id: str
@@ -71,6 +73,7 @@ class DagOptions:
     extra_imports: tuple[str, ...] = ()
     outlets: str = ""
     max_active_tasks: int = 0
+    watched: dict[str, Any] | None = None
 
 
 @dataclass
@@ -220,7 +223,7 @@ def build_dag_file(
             f"{options.dag_id!r} is not a valid Airflow DAG id",
             hint="use letters, digits, '-', '.' and '_' (at most 250)",
         )
-    flow = {
+    flow: dict[str, Any] = {
         "flow": graph.name,
         "code": options.code,
         "flow_file": options.flow_file,
@@ -228,6 +231,8 @@ def build_dag_file(
         "system_tags": list(options.system_tags),
         "with": list(options.with_specs),
     }
+    if options.watched is not None:
+        flow["trigger"] = options.watched
     all_stages = stages(graph)
     stage_of = {step: stage for stage in all_stages for step in stage.steps}
     out = [
@@ -243,7 +248,7 @@ def build_dag_file(
         "from airflow.sdk import DAG, Param, task, task_group",
         *options.extra_imports,
         "",
-        "from flowkit_airflow.worker import fan_out, finish, run_step",
+        "from flowkit_airflow.worker import fan_out, finish, poll_trigger, run_step",
         "",
         f"FLOW = {json.dumps(flow, indent=4)}",
         "",
@@ -270,6 +275,13 @@ def build_dag_file(
         "        return list(paths)",
         "",
         "    return gather_task",
+        "",
+        "",
+        "# a flow with @trigger: the DAG run goes on only when a new object was taken, else",
+        "# Airflow skips every task after this one (no flowkit run is made)",
+        "@task.short_circuit(task_id='flowkit-trigger')",
+        "def _poll(**context):",
+        "    return poll_trigger(FLOW, context)",
         "",
         "",
         f"@task(task_id='flowkit-finish', trigger_rule='all_done', outlets=[{options.outlets}])",
@@ -303,6 +315,8 @@ def build_dag_file(
                 out.append(f"    T[{node.name!r}] >> T[{child!r}]")
             else:
                 out.append(f"    T[{node.name!r}] >> T[{target.paths_task!r}]")
+    if options.watched is not None:
+        out.append("    _poll() >> T['start']")
     out.append("    done = _finish()")
     out.append(f"    for name in {[n.name for n in graph.topological()]!r}:")
     out.append("        T[name] >> done")

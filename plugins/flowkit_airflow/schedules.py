@@ -5,11 +5,11 @@
 * ``@trigger_on_finish(flow="Up")`` schedules the DAG on the Asset ``flowkit.Up`` (inside a
   ``@project``: ``flowkit.<project>.<branch>.Up``), which the ``flowkit-finish`` task of every
   deployed DAG emits when its run succeeds (its ``outlets``);
-* both together: ``AssetOrTimeSchedule`` (either starts a run).
-
-``@trigger(s3=...)`` is refused at ``create``: Airflow 3 starts DAGs on asset events, which an
-object landing in S3 does not emit by itself (that takes a provider's message-queue watcher);
-see the README.
+* both together: ``AssetOrTimeSchedule`` (either starts a run);
+* ``@trigger(s3=...)`` / ``@trigger(path=...)``: an object landing emits no Airflow asset event
+  by itself (that takes a provider's message-queue watcher), so the DAG runs every
+  ``airflow_poll_seconds`` and its first task polls the location
+  (:mod:`flowkit_airflow.arrivals`); it cannot be combined with the other two.
 
 Pure: returns Python source for the DAG file; nothing here imports Airflow.
 """
@@ -63,31 +63,65 @@ def unix_cron(deco: ScheduleDecorator) -> str:
     return " ".join(f.replace("?", "*") for f in (minute, hour, dom, month, dow))
 
 
+def watched_location(flow_decorators: Sequence[Any]) -> dict[str, Any] | None:
+    """What the DAG's ``flowkit-trigger`` task polls: ``{"kind", "url", "suffix",
+    "parameters"}`` of the flow's ``@trigger``, or ``None`` without one.
+
+    Raises:
+        FlowDefinitionError: More than one ``@trigger``.
+    """
+    triggers = [d for d in flow_decorators if isinstance(d, TriggerDecorator)]
+    if len(triggers) > 1:
+        raise FlowDefinitionError(
+            "the Airflow deployer polls one @trigger location per flow",
+            hint="keep one @trigger, e.g. on a common prefix with suffix=",
+        )
+    if not triggers:
+        return None
+    found = triggers[0].watched()
+    return {
+        "kind": found.kind,
+        "url": found.url,
+        "suffix": found.suffix,
+        "parameters": triggers[0].parameter_fields(),
+    }
+
+
 def dag_schedule(
-    flow_decorators: Sequence[Any], project: Any = None
+    flow_decorators: Sequence[Any], project: Any = None, poll_seconds: int = 60
 ) -> tuple[str, tuple[str, ...]]:
     """The DAG's ``schedule=`` source and the imports it needs.
 
     Args:
         flow_decorators: The flow's validated decorators.
         project: The deployment's ``@project`` (``ProjectInfo``), or ``None``.
+        poll_seconds: How often a DAG with ``@trigger`` looks for new objects.
 
     Returns:
         ``(schedule, imports)``, Python source.
 
     Raises:
-        FlowDefinitionError: ``@trigger(s3=...)``, or a cron Airflow cannot read.
+        FlowDefinitionError: ``@trigger`` with another schedule, or a cron Airflow cannot
+            read.
     """
     timetable = None
     assets: list[str] = []
-    for deco in flow_decorators:
-        if isinstance(deco, TriggerDecorator):
+    if watched_location(flow_decorators) is not None:
+        others = [d for d in flow_decorators if not isinstance(d, TriggerDecorator)]
+        if any(isinstance(d, (ScheduleDecorator, TriggerOnFinishDecorator)) for d in others):
             raise FlowDefinitionError(
-                "@trigger(s3=...) cannot be deployed to Airflow: an object landing in S3 emits "
-                "no Airflow asset event by itself",
-                hint="start the DAG from the process that writes the object (airflow dags "
-                "trigger), or use @trigger_on_finish between flows",
+                "on Airflow, @trigger makes the DAG poll its location on a schedule of its "
+                "own, which cannot be combined with @schedule or @trigger_on_finish",
+                hint="deploy the flow twice under different @project branches, one per way "
+                "of starting it",
             )
+        if poll_seconds < 1:
+            raise FlowDefinitionError(
+                f"airflow_poll_seconds={poll_seconds} must be at least 1",
+                hint="set FLOWKIT_AIRFLOW_POLL_SECONDS to e.g. 60",
+            )
+        return f"datetime.timedelta(seconds={poll_seconds})", (_ASSETS,)
+    for deco in flow_decorators:
         if isinstance(deco, ScheduleDecorator):
             timetable = f"CronTriggerTimetable({unix_cron(deco)!r}, timezone={deco.zone()!r})"
         if isinstance(deco, TriggerOnFinishDecorator):

@@ -10,6 +10,7 @@ task reads its parents' manifests by name. That is also how a task learns it was
 (a switch chose another branch, its split never ran): it then exits with :data:`EXIT_SKIPPED`
 and the Airflow task is marked skipped. The start task first claims the run under the id
 ``airflow-<dag run id>`` (every attempt may try; one writes), with the DAG run's parameters.
+When an object started the run (``@trigger``), every task binds it as ``current.trigger``.
 
 Exit codes: 0 the step succeeded, 1 it failed (its manifest says why), 2 the task could not be
 set up (message on stderr), :data:`EXIT_SKIPPED` not reached.
@@ -44,6 +45,7 @@ from flowkit.extend import (
     RunRecord,
     TaskManifest,
     TaskSpec,
+    bind_trigger,
     extract_snapshot,
     load_graph,
     load_settings,
@@ -328,6 +330,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--path", default="", help="foreach indexes, e.g. 0-2")
     parser.add_argument("--attempt", type=int, default=0)
     parser.add_argument("--params-json", default="{}", help="the DAG run's params (start)")
+    parser.add_argument("--trigger-json", default="", help="the object that started the run")
     parser.add_argument("--system-tag", action="append", default=[], help="e.g. project:x")
     parser.add_argument("--with", dest="with_specs", action="append", default=[])
     return parser
@@ -347,6 +350,12 @@ def _load_flow_class(flow_file: Path, flow: str) -> type:
     if not isinstance(flow_cls, type):
         raise FlowkitError(f"the code snapshot's {flow_file.name} defines no class {flow}")
     return flow_cls
+
+
+def _load_run(pathspec: str) -> Any:
+    import flowkit
+
+    return flowkit.Run(pathspec)
 
 
 def _terminated(signum: int, frame: Any) -> None:
@@ -396,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
             step_args += ["--foreach-json", json.dumps([f.to_dict() for f in inputs.frames])]
         for spec in args.with_specs:
             step_args += ["--with", spec]
+        if args.trigger_json:
+            bind_trigger(json.loads(args.trigger_json), _load_run)
         os.environ["FLOWKIT_DATASTORE_ROOT"] = args.root
         os.environ["FLOWKIT_TASK_ID"] = task_id
         print(f"flowkit airflow: task {args.flow}/{args.run_id}/{args.step}/{task_id}", flush=True)

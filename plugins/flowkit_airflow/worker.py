@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowkit.extend import FlowkitError, open_flow_datastore
+from flowkit_airflow.arrivals import claim_next_object
 from flowkit_airflow.task import EXIT_SKIPPED, child_paths, finish_run, flowkit_run_id
 
 #: Seconds a stopped task has to end on its own before it is killed.
@@ -64,10 +65,39 @@ def task_command(
         argv += ["--system-tag", tag]
     for spec in flow.get("with", []):
         argv += ["--with", spec]
+    arrived = _arrived(flow, context)
     if step == "start":
         params = dict(context.get("params") or {})
+        if arrived is not None:
+            mapping = flow["trigger"].get("parameters") or {}
+            params.update({name: arrived[field] for name, field in mapping.items()})
         argv += ["--params-json", json.dumps(params, default=str)]
+    if arrived is not None:
+        argv += ["--trigger-json", json.dumps(arrived)]
     return argv
+
+
+def _arrived(flow: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The object the DAG run's ``flowkit-trigger`` task took (``None`` without ``@trigger``)."""
+    if not flow.get("trigger"):
+        return None
+    found = context["ti"].xcom_pull(task_ids="flowkit-trigger")
+    return dict(found) if isinstance(found, Mapping) else None
+
+
+def poll_trigger(flow: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``flowkit-trigger`` task: take the oldest new object under the flow's ``@trigger``
+    location (see :mod:`flowkit_airflow.arrivals`); ``None`` (nothing new) skips the DAG run."""
+    store = open_flow_datastore(flow["root"], flow["flow"])
+    dag_run = context["dag_run"]
+    fields = claim_next_object(
+        store.storage, flow["flow"], str(dag_run.dag_id), flow["trigger"], str(dag_run.run_id)
+    )
+    if fields is None:
+        print(f"flowkit trigger: nothing new under {flow['trigger']['url']}", flush=True)
+    else:
+        print(f"flowkit trigger: {fields['url']} starts this run", flush=True)
+    return fields
 
 
 def run_step(flow: Mapping[str, Any], step: str, path: str, context: Mapping[str, Any]) -> None:

@@ -282,9 +282,10 @@ def _deploy(flow: Any, name: str, options: SfnOptions) -> Any:
         job_definition_body,
         store_code,
     )
-    from flowkit_sfn.events import deploy_events
+    from flowkit_sfn.events import deploy_events, refuse_local_triggers
     from flowkit_sfn.settings import SETTINGS
 
+    refuse_local_triggers(flow.flow_cls)
     settings = flow.settings()
     sfn, batch = SETTINGS.load(), BATCH.load()
     if not sfn.role_arn:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowkit.extend import (
+    FlowDefinitionError,
     ScheduleDecorator,
     TriggerDecorator,
     TriggerOnFinishDecorator,
@@ -111,6 +112,24 @@ def schedule_request(
             },
         }
     )
+
+
+def refuse_local_triggers(flow_cls: type) -> None:
+    """Refuse ``@trigger(path=...)``: EventBridge sees S3 objects, not a machine's folders.
+
+    Called by ``step-functions create`` before anything is made in AWS.
+
+    Raises:
+        FlowDefinitionError: The flow watches a local folder.
+    """
+    for deco in flow_decorators(flow_cls):
+        if isinstance(deco, TriggerDecorator) and deco.attributes["path"] is not None:
+            raise FlowDefinitionError(
+                f"@trigger(path={deco.attributes['path']!r}) watches a local folder, which "
+                "Step Functions cannot see: only S3 objects emit the events that start a run",
+                hint="land the files in S3 and use @trigger(s3='s3://bucket/prefix/'), or "
+                "deploy the flow to Airflow, which polls local folders",
+            )
 
 
 def s3_input_template(trigger: TriggerDecorator) -> str:
@@ -245,6 +264,7 @@ def requests_for_flow(
         DecoratorArgumentError: A decorator's arguments are invalid.
         NamingError: The state machine name does not follow the flow's name.
     """
+    refuse_local_triggers(flow_cls)
     mark = owner_mark(state_machine_name)
     flow_name = flow_cls.__name__
     requests: list[ScheduleRequest | RuleRequest | StarterRequest] = []

@@ -11,7 +11,7 @@ from flowtests import SHAPE_CASES
 from flowkit import FlowSpec, schedule, step, trigger
 from flowkit.extend import FlowDefinitionError, flow_decorators, load_graph
 from flowkit_airflow.dagfile import DagOptions, build_dag_file, stages
-from flowkit_airflow.schedules import dag_schedule, unix_cron
+from flowkit_airflow.schedules import dag_schedule, unix_cron, watched_location
 from flowkit_airflow.task import flowkit_run_id, format_path, parse_path, task_id_for
 
 
@@ -102,7 +102,7 @@ def test_airflow_schedule_as_unix_cron(kwargs: dict, cron: str) -> None:
     assert any("CronTriggerTimetable" in line for line in imports)
 
 
-def test_airflow_refuses_aws_only_cron_and_s3_triggers() -> None:
+def test_airflow_refuses_aws_only_cron_and_a_trigger_beside_a_schedule() -> None:
     @schedule(cron="0 6 ? * 2 *")
     @trigger(s3="s3://bucket/incoming/")
     class Odd(FlowSpec):
@@ -118,5 +118,9 @@ def test_airflow_refuses_aws_only_cron_and_s3_triggers() -> None:
     scheduled = next(d for d in decorators if d.name == "schedule")
     with pytest.raises(FlowDefinitionError, match="AWS-only"):
         unix_cron(scheduled)
-    with pytest.raises(FlowDefinitionError, match="emits no Airflow asset event"):
-        dag_schedule([d for d in decorators if d.name == "trigger"])
+    with pytest.raises(FlowDefinitionError, match="cannot be combined with @schedule"):
+        dag_schedule(decorators)
+    polled, _ = dag_schedule([d for d in decorators if d.name == "trigger"], None, 30)
+    assert polled == "datetime.timedelta(seconds=30)"
+    watched = watched_location(decorators)
+    assert watched == {"kind": "s3", "url": "s3://bucket/incoming/", "suffix": "", "parameters": {}}

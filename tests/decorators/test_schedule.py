@@ -227,6 +227,9 @@ def test_s3_trigger_parts():
         {"s3": "s3://My_Bucket/x"},
         {"s3": "s3://a..b/x"},
         {"s3": "s3://ok-bucket/x", "suffix": 3},
+        {"path": "relative/folder"},
+        {"path": "/data/in/", "s3": "s3://ok-bucket/x"},
+        {"path": "/data/in/", "suffix": 3},
     ],
 )
 def test_s3_trigger_misuse(attributes):
@@ -246,6 +249,18 @@ def test_trigger_on_finish():
     ]:
         with pytest.raises(DecoratorArgumentError, match=words):
             TriggerOnFinishDecorator(**bad).flow_init(GRAPH)
+
+
+def test_a_local_folder_trigger():
+    deco = TriggerDecorator(path="/data/incoming", suffix=".csv", parameters={})
+    deco.flow_init(GRAPH)
+    found = deco.watched()
+    assert (found.kind, found.url, found.suffix) == ("path", "/data/incoming/", ".csv")
+    assert deco.describe() == ["trigger: a new object under /data/incoming/*.csv (polled)"]
+    s3 = TriggerDecorator(s3="s3://my-bucket/in/").watched()
+    assert (s3.kind, s3.url, s3.suffix) == ("s3", "s3://my-bucket/in/", "")
+    with pytest.raises(DecoratorArgumentError, match="local folder '/data/incoming'"):
+        deco.s3_trigger()  # what a deployer that watches S3 only asks for
 
 
 # -- as users run them -------------------------------------------------------------------------

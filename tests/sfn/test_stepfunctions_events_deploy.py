@@ -13,6 +13,7 @@ from events_moto import ACCOUNT, REGION, AwsCalls
 from s3servers import S3Server, start_moto
 
 from flowkit import FlowSpec, schedule, step, trigger, trigger_on_finish
+from flowkit.errors import FlowDefinitionError
 from flowkit_sfn.events import EventsConfigError, deploy_events, remove_events
 from flowkit_sfn.naming import (
     MAX_RULE_NAME,
@@ -305,3 +306,21 @@ def test_an_upstream_name_needs_a_state_machine_named_after_the_flow() -> None:
     with pytest.raises(NamingError, match="not named after the flow") as caught:
         upstream_state_machine_name("reports-v2", "ReportFlow", "TrainFlow")
     assert "Fix:" in str(caught.value)
+
+
+def test_a_local_folder_trigger_is_refused_before_anything_is_made(aws: AwsCalls) -> None:
+    class FolderFlow(FlowSpec):
+        @step
+        def start(self) -> None:
+            self.next(self.end)
+
+        @step
+        def end(self) -> None:
+            pass
+
+    flow = trigger(path="/data/incoming/", suffix=".csv")(FolderFlow)
+    aws.take()
+    with pytest.raises(FlowDefinitionError, match="local folder") as caught:
+        deploy(aws, flow)
+    assert "Fix:" in str(caught.value) and "s3://" in str(caught.value)
+    assert writes(aws.take()) == []
