@@ -9,6 +9,7 @@ Medians of ``--repeat`` runs are printed, with the catalog's ratio to plain pand
 
     python benchmarks/bench_catalog.py                   # 1,000,000 rows, 3 repeats
     python benchmarks/bench_catalog.py --rows 2000 --repeat 1 --json out.json
+    python benchmarks/bench_catalog.py --case "pg load" --case "s3 save"   # some cases only
 
 Rows (catalog = ``TaskCatalog.load/save``, what ``self.catalog`` is in a step; it also hashes
 the data for lineage):
@@ -153,7 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", default=None, help="also write the medians to this file")
+    parser.add_argument(
+        "--case",
+        action="append",
+        choices=[f"{kind} {op}" for kind, op in CASES],
+        help="measure only this case (repeatable; default: all)",
+    )
     args = parser.parse_args(argv)
+    cases = [(kind, op) for kind, op in CASES if not args.case or f"{kind} {op}" in args.case]
 
     from pgserver import start_postgres
     from s3servers import start_seaweedfs
@@ -179,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             AWS_REGION="us-east-1",
         )
         results: dict[str, dict[str, float]] = {}
-        for kind, op in CASES:
+        for kind, op in cases:
             for how in ("pandas", "catalog"):
                 runs = []
                 for repeat in range(args.repeat):
@@ -191,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[f"{kind} {op} {how}"] = {
                     key: statistics.median(r[key] for r in runs) for key in runs[0]
                 }
-        _print(results, args.rows, args.repeat)
+        _print(results, cases, args.rows, args.repeat)
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))
     finally:
@@ -204,13 +212,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print(results: dict[str, dict[str, float]], rows: int, repeat: int) -> None:
+def _print(
+    results: dict[str, dict[str, float]], cases: list[tuple[str, str]], rows: int, repeat: int
+) -> None:
     print(f"\n{rows:,} rows, medians of {repeat}")
     print(
         f"{'case':<10} {'pandas s':>9} {'catalog s':>10} {'ratio':>6}   "
         f"{'frame MB':>8} {'pandas peak':>11} {'catalog peak':>12}"
     )
-    for kind, op in CASES:
+    for kind, op in cases:
         plain, ours = results[f"{kind} {op} pandas"], results[f"{kind} {op} catalog"]
         frame = ours["frame_mb"]
         print(

@@ -148,9 +148,7 @@ class TaskCatalog:
                 )
             digest = sql.save_frame(spec, data, credential)
         else:
-            encoded = files.encode(spec, data)
-            files.write_bytes(spec, encoded, credential)
-            digest = files.content_hash(encoded)
+            digest = files.save_value(spec, data, credential)
         if spec.is_table:
             rows, schema = len(data), schema_hash(data)
         self._record(spec, "save", digest, rows, schema, None)

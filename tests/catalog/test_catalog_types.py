@@ -58,6 +58,23 @@ def test_tables_round_trip(session, tmp_path, name):
     assert (saved.rows, loaded.rows) == (2, 2) and saved.schema_hash == loaded.schema_hash
 
 
+def test_parquet_is_encoded_into_the_file_with_the_bytes_pandas_writes(session, tmp_path):
+    """Parquet is streamed into the file (not held whole first): the same bytes as
+    ``to_parquet``, hashed on the way; a frame the encoder refuses leaves the old file."""
+    import io
+
+    session.save("table_parquet", FRAME)
+    written = (tmp_path / "files" / "parquet" / "data.parquet").read_bytes()
+    expected = io.BytesIO()
+    FRAME.to_parquet(expected, index=False)
+    assert written == expected.getvalue()
+    assert session.lineage[0].content_hash == hashlib.sha256(written).hexdigest()
+    with pytest.raises(Exception, match="object"):
+        session.save("table_parquet", pd.DataFrame({"order_id": [object()]}))
+    assert (tmp_path / "files" / "parquet" / "data.parquet").read_bytes() == written
+    assert len(session.lineage) == 1  # no lineage for the refused save
+
+
 def test_text_bytes_and_pickle(session, tmp_path):
     session.save("notes", "héllo")
     session.save("blob", b"\x00\x01")
