@@ -17,7 +17,8 @@ write ``from flowkit import <name>`` (or import it from the plugin) and ``--with
 **Executors** — a step decorator whose ``executor_name()`` returns ``"<name>"`` sends its step
 to the executor registered as ``executor.<name>``. A remote job system subclasses
 :class:`RemoteExecutor` and implements four primitives (``submit``, ``describe``, ``read_log``,
-``terminate``) over :class:`TaskSpec`, :class:`Submission` and :class:`JobReport`; the base
+``terminate``) over :class:`TaskSpec` (its inputs as :class:`ParentRef` s), :class:`Submission`
+and :class:`JobReport`; the base
 queues, polls, streams logs, enforces ``@timeout`` and records outcomes. :class:`RunContext` is
 the run being executed (flow, graph, datastore, run id, decorators, ``--with`` values), and
 :func:`spec_to_args` turns a task into the ``python FLOW.py step ...`` arguments that run it
@@ -109,6 +110,7 @@ _EXPORTS = {
     "PluginSettings": "flowkit.settings",
     "declare_settings": "flowkit.settings",
     "TaskSpec": "flowkit.runtime.spec",
+    "ParentRef": "flowkit.runtime.spec",
     "RunContext": "flowkit.runtime.task",
     "spec_to_args": "flowkit.runtime.entry",
     "RemoteExecutor": "flowkit.runtime.remote",
@@ -164,6 +166,7 @@ __all__ = [
     "FlowkitError",
     "ForeachFrame",
     "JobReport",
+    "ParentRef",
     "PluginError",
     "PluginImportError",
     "PluginSettings",
@@ -246,7 +249,7 @@ if TYPE_CHECKING:
         Submission,
         SubmitError,
     )
-    from flowkit.runtime.spec import TaskSpec
+    from flowkit.runtime.spec import ParentRef, TaskSpec
     from flowkit.runtime.splits import read_splits
     from flowkit.runtime.task import RunContext
     from flowkit.settings import PluginSettings, Settings, declare_settings, load_settings

@@ -33,6 +33,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from flowkit import IncludeFile, Parameter
 from flowkit.extend import FlowDefinitionError, FlowGraph, StepDecorator
@@ -103,11 +104,12 @@ def _scope_of(graph: FlowGraph, step: str) -> str | None:
     return foreach[-1] if foreach else None
 
 
-def _refuse(graph: FlowGraph, decorators: dict[str, list[StepDecorator]]) -> None:
+def _refuse(graph: FlowGraph, decorators: dict[str, list[StepDecorator]], root: str) -> None:
     """Refuse what the Airflow deployer cannot run, saying why.
 
     Raises:
-        FlowDefinitionError: A loop, ``@parallel`` or ``@batch``.
+        FlowDefinitionError: A loop, ``@parallel``, an executor other than ``@batch``, or
+            ``@batch`` with a datastore that is not on S3.
     """
     for node in graph:
         if node.loops_to:
@@ -126,11 +128,22 @@ def _refuse(graph: FlowGraph, decorators: dict[str, list[StepDecorator]]) -> Non
                 location=node.location,
             )
         for deco in decorators.get(node.name, []):
-            if deco.executor_name():
+            executor = deco.executor_name()
+            if executor and executor != "batch":
                 raise FlowDefinitionError(
-                    f"step {node.name!r} has @{deco.name}: the Airflow deployer runs every step "
-                    "on the Airflow worker and does not dispatch to other executors yet",
+                    f"step {node.name!r} has @{deco.name}: the Airflow deployer runs steps on "
+                    "the Airflow worker or, with @batch, as AWS Batch jobs, and cannot dispatch "
+                    f"to the {executor!r} executor",
                     hint=f"remove @{deco.name} for the Airflow deployment",
+                    location=node.location,
+                )
+            if executor and urlsplit(root).scheme not in ("s3", "s3a"):
+                raise FlowDefinitionError(
+                    f"step {node.name!r} has @{deco.name}, so its Airflow task runs it as an "
+                    f"AWS Batch job, but the datastore {root} is not on S3: the job could not "
+                    "read its inputs or write its results",
+                    hint="deploy with an S3 datastore: set FLOWKIT_DATASTORE_ROOT=s3://BUCKET/"
+                    "PREFIX (or pass --datastore-root) that the jobs' IAM role may read and write",
                     location=node.location,
                 )
 
@@ -217,7 +230,7 @@ def build_dag_file(
         FlowDefinitionError: The flow uses something the Airflow deployer cannot run, or the
             DAG id is not one Airflow accepts.
     """
-    _refuse(graph, decorators)
+    _refuse(graph, decorators, options.root)
     if not _DAG_ID.match(options.dag_id):
         raise FlowDefinitionError(
             f"{options.dag_id!r} is not a valid Airflow DAG id",

@@ -12,6 +12,9 @@ and the Airflow task is marked skipped. The start task first claims the run unde
 ``airflow-<dag run id>`` (every attempt may try; one writes), with the DAG run's parameters.
 When an object started the run (``@trigger``), every task binds it as ``current.trigger``.
 
+A step with ``@batch`` is not run here: it runs as an AWS Batch job that this task submits and
+watches (:mod:`flowkit_airflow.dispatch`).
+
 Exit codes: 0 the step succeeded, 1 it failed (its manifest says why), 2 the task could not be
 set up (message on stderr), :data:`EXIT_SKIPPED` not reached.
 """
@@ -53,6 +56,7 @@ from flowkit.extend import (
     read_splits,
     resolve_step_decorators,
 )
+from flowkit_airflow.dispatch import BATCH, remote_executor, run_on_batch
 
 EXIT_SKIPPED = 99
 EXIT_SETUP = 2
@@ -410,12 +414,35 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FLOWKIT_DATASTORE_ROOT"] = args.root
         os.environ["FLOWKIT_TASK_ID"] = task_id
         print(f"flowkit airflow: task {args.flow}/{args.run_id}/{args.step}/{task_id}", flush=True)
-        sys.argv = [str(flow_file), *step_args]
+        decorators = resolve_step_decorators(flow_cls, graph, tuple(args.with_specs))
         code = 0
-        try:
-            runpy.run_path(str(flow_file), run_name="__main__")
-        except SystemExit as done:  # the flow's CLI ends with sys.exit(code)
-            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if remote_executor(decorators.get(args.step, [])) == BATCH:
+            try:
+                manifest = run_on_batch(
+                    store,
+                    flow_cls,
+                    graph,
+                    decorators,
+                    run_id=args.run_id,
+                    step=args.step,
+                    task_id=task_id,
+                    attempt=args.attempt,
+                    parents=inputs.parents,
+                    frames=inputs.frames,
+                    inputs=inputs.inputs,
+                    flow_file=args.flow_file,
+                    with_specs=tuple(args.with_specs),
+                )
+            except FlowkitError as exc:
+                print(f"flowkit airflow: cannot run the task on AWS Batch: {exc}", file=sys.stderr)
+                return EXIT_SETUP
+            code = 0 if manifest.status == "succeeded" else 1
+        else:
+            sys.argv = [str(flow_file), *step_args]
+            try:
+                runpy.run_path(str(flow_file), run_name="__main__")
+            except SystemExit as done:  # the flow's CLI ends with sys.exit(code)
+                code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         if code == 1:
             caught = catch_failure(
                 store,

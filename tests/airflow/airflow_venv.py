@@ -34,8 +34,8 @@ REPO = Path(__file__).resolve().parents[2]
 #: The Airflow release the tests run (inside the ``airflow`` extra's range in pyproject.toml).
 AIRFLOW_VERSION = "3.1.8"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flowkit-tests"
-# flowkit's core and S3 dependencies, as pyproject.toml's [project] and [s3] (aiobotocore's
-# window as the test extra pins it, so pip does not backtrack)
+# flowkit's core, S3 and AWS Batch dependencies, as pyproject.toml's [project], [s3] and [aws]
+# (aiobotocore's and boto3's windows as the test extra pins them, so pip does not backtrack)
 DEPENDENCIES = [
     "cloudpickle>=2.0",
     "fsspec>=2023.6",
@@ -43,6 +43,7 @@ DEPENDENCIES = [
     "pandas>=1.5",
     "s3fs>=2024.12.0,<2027",
     "aiobotocore>=3.10,<3.11",
+    "boto3>=1.43.11,<1.43.118",
     "setuptools>=68",
     "wheel",
 ]
@@ -65,7 +66,9 @@ def _pip(python: Path, *args: str) -> None:
 
 def build_venv() -> tuple[Path, float]:
     """The cached Airflow venv's Python (built if missing) and the seconds building took."""
-    tag = f"airflow-{AIRFLOW_VERSION}-py{sys.version_info.major}.{sys.version_info.minor}"
+    # the suffix names the dependency set: a change to DEPENDENCIES changes it, so the cached
+    # venv is rebuilt (``aws``: boto3 added, for @batch steps dispatched from Airflow tasks)
+    tag = f"airflow-{AIRFLOW_VERSION}-py{sys.version_info.major}.{sys.version_info.minor}-aws"
     venv = CACHE / tag
     python = venv / "bin" / "python"
     started = time.monotonic()

@@ -124,3 +124,30 @@ def test_airflow_refuses_aws_only_cron_and_a_trigger_beside_a_schedule() -> None
     assert polled == "datetime.timedelta(seconds=30)"
     watched = watched_location(decorators)
     assert watched == {"kind": "s3", "url": "s3://bucket/incoming/", "suffix": "", "parameters": {}}
+
+
+def test_airflow_batch_steps_need_an_s3_datastore() -> None:
+    from flowkit import batch
+    from flowkit.extend import resolve_step_decorators
+
+    class OnBatch(FlowSpec):
+        @step
+        def start(self):
+            self.next(self.train)
+
+        @batch(cpu=1)
+        @step
+        def train(self):
+            self.next(self.end)
+
+        @step
+        def end(self):
+            pass
+
+    graph = load_graph(OnBatch)
+    decorators = resolve_step_decorators(OnBatch, graph, ())
+    local = DagOptions("OnBatch", "f.py", "c0de" * 16, "/home/me/.flowkit")
+    with pytest.raises(FlowDefinitionError, match=r"'train' has @batch.*not on S3"):
+        build_dag_file(graph, decorators, local)
+    on_s3 = DagOptions("OnBatch", "f.py", "c0de" * 16, "s3://bucket/root")
+    compile(build_dag_file(graph, decorators, on_s3), "dag.py", "exec")
