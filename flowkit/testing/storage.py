@@ -226,17 +226,27 @@ class StorageBackendTests:
         barrier = threading.Barrier(writers)
         wins: list[list[int]] = [[] for _ in range(rounds)]
 
+        errors: list[BaseException] = []
+
         def claim(i: int) -> None:
-            for r in range(rounds):
-                barrier.wait()
-                if storage.write(f"claim/{r}", f"writer {i}".encode(), exclusive=True):
-                    wins[r].append(i)
+            try:
+                for r in range(rounds):
+                    barrier.wait(timeout=120)
+                    if storage.write(f"claim/{r}", f"writer {i}".encode(), exclusive=True):
+                        wins[r].append(i)
+            except BaseException as exc:  # a writer that fails must not leave the rest waiting
+                errors.append(exc)
+                barrier.abort()
 
         threads = [threading.Thread(target=claim, args=(i,)) for i in range(writers)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        first = next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), None)
+        if first is not None:
+            raise first
+        assert not errors, errors
         assert [len(w) for w in wins] == [1] * rounds
         for r, winners in enumerate(wins):
             assert storage.read(f"claim/{r}") == f"writer {winners[0]}".encode()
