@@ -23,7 +23,8 @@ queues, polls, streams logs, enforces ``@timeout`` and records outcomes. :class:
 the run being executed (flow, graph, datastore, run id, decorators, ``--with`` values), and
 :func:`spec_to_args` turns a task into the ``python FLOW.py step ...`` arguments that run it
 elsewhere; :func:`open_flow_datastore` and :func:`extract_snapshot` are what a job needs to
-fetch its run's code before it does.
+fetch its run's code before it does (:func:`checkout_deployed_code` does both steps and works
+from the extracted folder; :func:`load_deployed_flow` also imports the flow class from it).
 
 **Orchestrated runs** — a deployer that runs each task as a job of another scheduler (Airflow)
 uploads the code with :func:`build_snapshot` (``FlowDatastore.content.put``), starts the run
@@ -123,6 +124,8 @@ _EXPORTS = {
     "FlowDatastore": "flowkit.datastore.flowstore",
     "extract_snapshot": "flowkit.datastore.codesnap",
     "build_snapshot": "flowkit.datastore.codesnap",
+    "checkout_deployed_code": "flowkit.runtime.deployed",
+    "load_deployed_flow": "flowkit.runtime.deployed",
     "start_external_run": "flowkit.runtime.external",
     "child_foreach_json": "flowkit.runtime.external",
     "catch_failed_task": "flowkit.runtime.external",
@@ -188,6 +191,7 @@ __all__ = [
     "bind_trigger",
     "build_snapshot",
     "catch_failed_task",
+    "checkout_deployed_code",
     "child_foreach_json",
     "declare_settings",
     "extract_snapshot",
@@ -196,6 +200,7 @@ __all__ = [
     "gang_environment",
     "gang_task_ids",
     "is_gang_task",
+    "load_deployed_flow",
     "load_graph",
     "load_settings",
     "open_flow_datastore",
@@ -232,6 +237,7 @@ if TYPE_CHECKING:
         TriggeredRun,
         option_args,
     )
+    from flowkit.runtime.deployed import checkout_deployed_code, load_deployed_flow
     from flowkit.runtime.entry import spec_to_args
     from flowkit.runtime.external import (
         catch_failed_task,

@@ -22,7 +22,6 @@ set up (message on stderr), :data:`EXIT_SKIPPED` not reached.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -49,7 +48,7 @@ from flowkit.extend import (
     TaskManifest,
     TaskSpec,
     bind_trigger,
-    extract_snapshot,
+    load_deployed_flow,
     load_graph,
     load_settings,
     open_flow_datastore,
@@ -340,22 +339,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_flow_class(flow_file: Path, flow: str) -> type:
-    """Import the flow file as a module (not ``__main__``: its CLI must not start) and return
-    its flow class. The module stays in ``sys.modules``: the graph parser finds the class's
-    source through it."""
-    spec = importlib.util.spec_from_file_location("flowkit_airflow_flow", flow_file)
-    if spec is None or spec.loader is None:
-        raise FlowkitError(f"cannot import {flow_file.name} from the code snapshot")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    flow_cls = getattr(module, flow, None)
-    if not isinstance(flow_cls, type):
-        raise FlowkitError(f"the code snapshot's {flow_file.name} defines no class {flow}")
-    return flow_cls
-
-
 def _load_run(pathspec: str) -> Any:
     import flowkit
 
@@ -378,15 +361,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             settings = load_settings()
             store = open_flow_datastore(args.root, args.flow, settings)
-            extract_snapshot(
-                bytes(store.content.get(args.code)),
-                workdir,
-                max_bytes=int(settings.code_max_mb * 2**20),
+            flow_cls = load_deployed_flow(
+                store, args.code, args.flow_file, args.flow, workdir, settings
             )
             flow_file = workdir / args.flow_file
-            os.chdir(workdir)
-            sys.path.insert(0, str(workdir))
-            flow_cls = _load_flow_class(flow_file, args.flow)
             graph = load_graph(flow_cls)
             if args.step == "start":
                 given = json.loads(args.params_json)

@@ -29,7 +29,7 @@ from pathlib import Path
 from flowkit.extend import (
     FlowDatastore,
     FlowkitError,
-    extract_snapshot,
+    checkout_deployed_code,
     load_settings,
     open_flow_datastore,
 )
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the task; return the exit code (the ``step`` command's, or 2 for set-up errors)."""
     args = _parser().parse_args(argv)
     workdir: Path | None = None
+    started_in = os.getcwd()
     try:
         settings = load_settings()
         if not settings.datastore_root:
@@ -86,15 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         store = open_flow_datastore(settings.datastore_root, args.flow, settings)
         step_args = _step_args(store, args.plan, args.step_args)
-        workdir = Path(tempfile.mkdtemp(prefix="flowkit-code-"))
-        # Streamed, and stopped past the limit: a small archive could expand to gigabytes.
-        extract_snapshot(
-            bytes(store.content.get(args.code)),
-            workdir,
-            max_bytes=int(settings.code_max_mb * 2**20),
-        )
         task_id = step_args[step_args.index("--task-id") + 1]
         task = f"{step_args[1]}/{task_id}"
+        workdir = Path(tempfile.mkdtemp(prefix="flowkit-code-"))
+        checkout_deployed_code(store, args.code, workdir, settings)
     except (FlowkitError, OSError, ValueError, KeyError, IndexError) as exc:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -106,9 +102,6 @@ def main(argv: list[str] | None = None) -> int:
         f"flowkit bootstrap: task {task} from code snapshot {args.code[:12]} in {workdir}",
         flush=True,
     )
-    started_in = os.getcwd()
-    os.chdir(workdir)
-    sys.path.insert(0, str(workdir))
     sys.argv = [str(flow_file), *step_args]
     code: int = 0
     try:

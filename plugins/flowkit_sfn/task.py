@@ -46,7 +46,7 @@ from flowkit.extend import (
     RunNotFound,
     bind_trigger,
     catch_failed_task,
-    extract_snapshot,
+    load_deployed_flow,
     load_graph,
     load_settings,
     open_flow_datastore,
@@ -88,19 +88,6 @@ def _parser() -> argparse.ArgumentParser:
 def chunks_of(splits: int, size: int = ARRAY_RANGE_MAX) -> list[list[int]]:
     """``[first, last]`` index pairs of ``size`` splits each: a distributed Map's items."""
     return [[first, min(first + size, splits) - 1] for first in range(0, splits, size)]
-
-
-def _load_flow(flow_file: Path, name: str) -> type:
-    """The flow class ``name`` defined by ``flow_file`` (loaded without running its CLI)."""
-    namespace = runpy.run_path(str(flow_file), run_name="flowkit_sfn_flow")
-    for value in namespace.values():
-        is_flow = isinstance(value, type) and issubclass(value, flowkit.FlowSpec)
-        if is_flow and value.__name__ == name:
-            return value
-    raise FlowkitError(
-        f"{flow_file.name} of the deployed code defines no flow {name!r}",
-        hint="deploy again: python FLOW.py step-functions create",
-    )
 
 
 class StepTimedOut(Exception):
@@ -240,15 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         table = SETTINGS.load().table
         store = open_flow_datastore(settings.datastore_root, args.flow, settings)
         workdir = Path(tempfile.mkdtemp(prefix="flowkit-sfn-code-"))
-        extract_snapshot(
-            bytes(store.content.get(args.code)),
-            workdir,
-            max_bytes=int(settings.code_max_mb * 2**20),
+        flow_cls = load_deployed_flow(
+            store, args.code, args.flow_file, args.flow, workdir, settings
         )
         flow_file = workdir / args.flow_file
-        os.chdir(workdir)
-        sys.path.insert(0, str(workdir))
-        flow_cls = _load_flow(flow_file, args.flow)
         graph = load_graph(flow_cls)
         limits = [
             t
