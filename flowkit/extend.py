@@ -148,7 +148,7 @@ _EXPORTS = {
     "DeployedFlow": "flowkit.runner_api.deployer",
     "TriggeredRun": "flowkit.runner_api.deployer",
     "DeployerError": "flowkit.runner_api.deployer",
-    "option_args": "flowkit.runner_api.deployer",
+    "option_args": "flowkit.runner_api.params",
 }
 
 __all__ = [
@@ -235,8 +235,8 @@ if TYPE_CHECKING:
         DeployerError,
         DeployerImpl,
         TriggeredRun,
-        option_args,
     )
+    from flowkit.runner_api.params import option_args
     from flowkit.runtime.deployed import checkout_deployed_code, load_deployed_flow
     from flowkit.runtime.entry import spec_to_args
     from flowkit.runtime.external import (

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from flowkit.errors import did_you_mean
 from flowkit.registry import PluginError, registry
 from flowkit.runner_api.executing import RunnerError, checked_flow_file
-from flowkit.runner_api.params import cli_value, parameter_args, read_flow_parameters
+from flowkit.runner_api.params import option_args, parameter_args, read_flow_parameters
 
 if TYPE_CHECKING:
     from flowkit.client import Run
@@ -43,26 +43,6 @@ class DeployerError(RunnerError):
     """A deployer command failed (its output is in the message), or the API was misused."""
 
     headline = "deployer error"
-
-
-def option_args(options: dict[str, Any]) -> list[str]:
-    """Keyword arguments as command-line options: ``max_workers=4`` -> ``--max-workers 4``.
-
-    ``True`` is a bare flag, ``False``/``None`` are left out, a list or tuple repeats the option.
-    """
-    args: list[str] = []
-    for key, value in options.items():
-        flag = "--" + key.replace("_", "-")
-        if value is None or value is False:
-            continue
-        if value is True:
-            args.append(flag)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                args += [flag, cli_value(item)]
-        else:
-            args += [flag, cli_value(value)]
-    return args
 
 
 class Deployer:

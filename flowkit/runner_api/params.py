@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,32 @@ def cli_value(value: Any) -> str:
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value)
     return str(value)
+
+
+def option_args(options: Mapping[str, Any], flags: Mapping[str, str] | None = None) -> list[str]:
+    """Keyword arguments as command-line options: ``max_workers=4`` -> ``--max-workers 4``.
+
+    ``True`` is a bare flag, ``False``/``None`` are left out, a list, tuple or set repeats the
+    option; values are spelled by :func:`cli_value`.
+
+    Args:
+        options: The keyword arguments.
+        flags: The option of each keyword (``{"tags": "--tag"}``, the Runner's table); when
+            omitted, the keyword itself spelled as an option.
+    """
+    args: list[str] = []
+    for key, value in options.items():
+        flag = flags[key] if flags is not None else "--" + key.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            args.append(flag)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                args += [flag, cli_value(item)]
+        else:
+            args += [flag, cli_value(value)]
+    return args
 
 
 def parameter_args(flow: FlowParameters, values: dict[str, Any], verb: str) -> list[str]:

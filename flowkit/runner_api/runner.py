@@ -20,7 +20,7 @@ from flowkit.errors import did_you_mean
 from flowkit.runner_api.executing import ExecutingRun, LaunchFolder, RunnerError, checked_flow_file
 from flowkit.runner_api.params import (
     FlowParameters,
-    cli_value,
+    option_args,
     parameter_args,
     read_flow_parameters,
 )
@@ -41,22 +41,6 @@ _RUN_OPTIONS = {
     "profile": "--profile",  # the data catalog's profile and file
     "catalog": "--catalog",
 }
-
-
-def _option_args(options: dict[str, str], values: dict[str, Any]) -> list[str]:
-    args: list[str] = []
-    for key, value in values.items():
-        flag = options[key]
-        if value is None or value is False:
-            continue
-        if value is True:
-            args.append(flag)
-        elif isinstance(value, (list, tuple, set, frozenset)):
-            for item in value:
-                args += [flag, str(item)]
-        else:
-            args += [flag, cli_value(value)]
-    return args
 
 
 class Runner:
@@ -107,7 +91,7 @@ class Runner:
         self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.cwd = Path(cwd) if cwd is not None else Path.cwd()
         self.file_read_timeout = file_read_timeout
-        self.top_level = _option_args(_TOP_LEVEL, kwargs)
+        self.top_level = option_args(kwargs, _TOP_LEVEL)
         self._flow: FlowParameters | None = None
         self._handles: list[ExecutingRun] = []
 
@@ -253,7 +237,7 @@ class Runner:
         options = {k: v for k, v in kwargs.items() if k in _RUN_OPTIONS}
         params = {k: v for k, v in kwargs.items() if k not in _RUN_OPTIONS}
         args = parameter_args(self._flow_parameters(), params, verb)
-        return [verb, *_option_args(_RUN_OPTIONS, options), *args]
+        return [verb, *option_args(options, _RUN_OPTIONS), *args]
 
     def _resume_command(
         self, step: str | None, origin_run_id: str | None, kwargs: dict[str, Any]

@@ -19,6 +19,13 @@ def test_option_args_spell_keywords_as_cli_options() -> None:
     assert args == ["--max-workers", "4", "--only-json", "--tag", "a", "--tag", "b"]
 
 
+def test_option_args_take_the_runners_flag_table() -> None:
+    flags = {"tags": "--tag", "decospecs": "--with", "debug": "--debug", "alpha": "--alpha"}
+    given = {"tags": ("x", "y"), "decospecs": ["retry"], "debug": None, "alpha": {"k": 1}}
+    args = option_args(given, flags)
+    assert args == ["--tag", "x", "--tag", "y", "--with", "retry", "--alpha", '{"k": 1}']
+
+
 def test_missing_flow_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DeployerError, match="no flow file"):
         Deployer(tmp_path / "nope.py")
