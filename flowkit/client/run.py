@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -15,15 +14,10 @@ from flowkit.client.base import ClientObject
 from flowkit.client.code import RunCode
 from flowkit.client.context import ClientContext, default_context
 from flowkit.client.pathspec import split_pathspec
-from flowkit.client.render import (
-    fmt_duration,
-    fmt_size,
-    fmt_time,
-    html_card,
-    html_table,
-    short_type,
-    when,
-)
+from flowkit.client.render import fmt_duration, fmt_time, when
+from flowkit.client.runview import describe_produced as describe_produced  # re-exported
+from flowkit.client.runview import parameter_values as parameter_values  # re-exported
+from flowkit.client.runview import run_card_html
 from flowkit.client.step import Step
 from flowkit.client.summary import StepSummary, summarize_steps, task_row
 from flowkit.client.task import Task
@@ -449,52 +443,7 @@ class Run(ClientObject):
         return ", ".join(parts)
 
     def _repr_html_(self) -> str:
-        record = self._current
-        fields = [
-            ("status", self.status),
-            ("started", fmt_time(self.created_at)),
-            ("finished", fmt_time(self.finished_at)),
-            ("duration", fmt_duration(self.duration)),
-            ("user", record.user),
-            ("tags", ", ".join(sorted(self.tags))),
-            ("parameters", ", ".join(f"{k}={v}" for k, v in record.parameter_values.items())),
-            ("resumed from", self.origin_pathspec),
-        ]
-        rows = [
-            (
-                s.step,
-                len(s.tasks),
-                s.status,
-                fmt_time(when(s.started_at)),
-                fmt_duration(s.duration),
-                describe_produced(s),
-            )
-            for s in self.step_summaries()
-        ]
-        headers = ("step", "tasks", "status", "started", "duration", "artifacts")
-        return html_card(f"Run {self.pathspec}", fields, ("steps", html_table(headers, rows)))
-
-
-def describe_produced(summary: StepSummary) -> str:
-    """``"model (dict, 1.2 KiB), score (float, 84 B)"`` for the artifacts a step produced."""
-    return ", ".join(
-        f"{name} ({short_type(type_name)}, {fmt_size(size)})"
-        for name, (type_name, size) in sorted(summary.produced.items())
-    )
-
-
-def parameter_values(record: RunRecord) -> dict[str, Any]:
-    """The run's parameters from the record's printable form, without reading a blob.
-
-    Numbers, strings, lists and dicts are turned back into values; anything else stays text.
-    """
-    values = {}
-    for name, printable in record.parameter_values.items():
-        try:
-            values[name] = ast.literal_eval(printable)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            values[name] = printable
-    return values
+        return run_card_html(self, self._current)
 
 
 def _as_list(tags: Iterable[str]) -> list[str]:
