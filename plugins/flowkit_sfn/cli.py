@@ -39,7 +39,7 @@ def _default_queue() -> str:
 def _deployed_name(flow: Any) -> tuple[str, list[str]]:
     """The state machine's name (``<project>.<branch>.<Flow>`` under ``@project``) and the
     system tags the runs get."""
-    from flowkit_sfn.deploy import state_machine_name
+    from flowkit_sfn.naming import state_machine_name
 
     name = flow.graph().name
     projects = [d for d in flow_decorators(flow.flow_cls) if d.name == "project"]
@@ -49,7 +49,7 @@ def _deployed_name(flow: Any) -> tuple[str, list[str]]:
     info = projects[0].project(
         name, flow.settings().user, options.get("branch"), bool(options.get("production"))
     )
-    return state_machine_name(info.project_flow_name), list(info.system_tags())
+    return state_machine_name(name, (info.name, info.branch)), list(info.system_tags())
 
 
 def _datastore_root(flow: Any) -> str:

@@ -19,7 +19,6 @@ In order (the AWS calls in brackets):
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,12 +58,6 @@ class Deployment:
     job_definition: str = ""
     calls: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
-
-
-def state_machine_name(flow_name: str) -> str:
-    """A valid state machine name (letters, digits, ``-_.``, at most 80) for ``flow_name``
-    (``<project>.<branch>.<Flow>`` under ``@project``)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", flow_name)[:80]
 
 
 def store_code(store: FlowDatastore, data: bytes) -> tuple[str, bool]:

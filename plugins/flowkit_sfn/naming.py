@@ -28,6 +28,10 @@ MAX_RULE_NAME = 64
 _MAX_STEM = 40
 _HASH = 8
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: The longest state machine name AWS accepts.
+MAX_STATE_MACHINE_NAME = 80
+# one ``-`` per character, unlike _UNSAFE: a name's length (and so its cut) stays as given
+_UNSAFE_IN_STATE_MACHINE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 class NamingError(FlowkitError):
@@ -39,7 +43,10 @@ def _digest(text: str) -> str:
 
 
 def state_machine_name(flow_name: str, project_branch: tuple[str, str] | None = None) -> str:
-    """The name of a flow's deployed state machine.
+    """The name of a flow's deployed state machine: the one place that decides it.
+
+    Characters a state machine name cannot hold become ``-`` and the name is cut at 80
+    characters (what AWS accepts: letters, digits, ``-_.``).
 
     Args:
         flow_name: The flow class's name.
@@ -49,10 +56,11 @@ def state_machine_name(flow_name: str, project_branch: tuple[str, str] | None = 
     Returns:
         ``flow_name``, or ``<project>.<branch>.<flow_name>``.
     """
-    if project_branch is None:
-        return flow_name
-    project, branch = project_branch
-    return f"{project}.{branch}.{flow_name}"
+    name = flow_name
+    if project_branch is not None:
+        project, branch = project_branch
+        name = f"{project}.{branch}.{flow_name}"
+    return _UNSAFE_IN_STATE_MACHINE.sub("-", name)[:MAX_STATE_MACHINE_NAME]
 
 
 def upstream_state_machine_name(deployed: str, flow_name: str, upstream_flow: str) -> str:

@@ -300,6 +300,16 @@ def test_names_stay_within_aws_limits_and_distinct() -> None:
     assert resource_name("ReportFlow", "after", "TrainFlow") == "ReportFlow-after-TrainFlow"
 
 
+def test_a_state_machine_name_is_the_project_flow_name_made_valid() -> None:
+    assert state_machine_name("ReportFlow") == "ReportFlow"
+    assert state_machine_name("ReportFlow", ("fraud", "prod")) == "fraud.prod.ReportFlow"
+    # a user name may hold what a state machine name cannot: each such character becomes "-"
+    name = state_machine_name("ReportFlow", ("fraud", "user.a@b c"))
+    assert name == "fraud.user.a-b-c.ReportFlow"
+    assert upstream_state_machine_name(name, "ReportFlow", "T") == "fraud.user.a-b-c.T"
+    assert len(state_machine_name("F", ("p", "test." + "b" * 100))) == 80
+
+
 def test_an_upstream_name_needs_a_state_machine_named_after_the_flow() -> None:
     assert upstream_state_machine_name("ReportFlow", "ReportFlow", "TrainFlow") == "TrainFlow"
     assert upstream_state_machine_name("p.prod.ReportFlow", "ReportFlow", "T") == "p.prod.T"
