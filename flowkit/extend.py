@@ -77,7 +77,8 @@ returns it. :func:`option_args` turns keyword arguments into the command's optio
 **External orchestrators** — a deployer whose scheduler starts the tasks itself (no runner of
 ours alive) stores the deployed code with :func:`build_snapshot` (content-addressed, like a
 run's), names the run itself and writes its start record with :func:`start_external_run`
-(parameters converted and defaulted as ``run`` does), gives a foreach split its levels with
+(parameters converted and defaulted as ``run`` does; :func:`flow_parameters` gives a flow's
+declarations), gives a foreach split its levels with
 :func:`child_foreach_json`, runs each task with the flow file's
 ``step`` command (after :func:`bind_trigger` when an event started the run, for
 ``current.trigger``), applies ``@catch`` to a failed last attempt with
@@ -143,6 +144,7 @@ _EXPORTS = {
     "FlowGraph": "flowkit.graph.model",
     "StepNode": "flowkit.graph.model",
     "load_graph": "flowkit.graph",
+    "flow_parameters": "flowkit.dsl.parameters",
     "resolve_step_decorators": "flowkit.decorators.resolve",
     "DeployerImpl": "flowkit.runner_api.deployer",
     "DeployedFlow": "flowkit.runner_api.deployer",
@@ -197,6 +199,7 @@ __all__ = [
     "extract_snapshot",
     "flow_decorator",
     "flow_decorators",
+    "flow_parameters",
     "gang_environment",
     "gang_task_ids",
     "is_gang_task",
@@ -226,6 +229,7 @@ if TYPE_CHECKING:
         TriggerOnFinishDecorator,
     )
     from flowkit.dsl.current import bind_trigger
+    from flowkit.dsl.parameters import flow_parameters
     from flowkit.errors import ConfigError, FlowDefinitionError, FlowkitError, RunNotFound
     from flowkit.graph import load_graph
     from flowkit.graph.model import FlowGraph, StepNode

@@ -22,10 +22,10 @@ from typing import Any
 import click
 
 from flowkit import Parameter
-from flowkit.extend import FlowkitError, build_snapshot
+from flowkit.extend import FlowkitError, build_snapshot, flow_parameters
 from flowkit_airflow.dagfile import DagOptions, build_dag_file
 from flowkit_airflow.schedules import dag_schedule, finish_outlets, watched_location
-from flowkit_airflow.task import RUN_PREFIX, flow_parameters, flowkit_run_id
+from flowkit_airflow.task import RUN_PREFIX, flowkit_run_id
 
 _PARAM_PREFIX = "fkparam__"
 

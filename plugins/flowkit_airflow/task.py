@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowkit import IncludeFile, Parameter
+from flowkit import IncludeFile
 from flowkit.extend import (
     FailurePolicy,
     FlowDatastore,
@@ -48,6 +48,7 @@ from flowkit.extend import (
     TaskManifest,
     TaskSpec,
     bind_trigger,
+    flow_parameters,
     load_deployed_flow,
     load_graph,
     load_settings,
@@ -190,16 +191,6 @@ def child_paths(store: FlowDatastore, run_id: str, step: str, paths: list[str]) 
         count = int(manifest.foreach_count or 0)
         out.extend(format_path((*parse_path(path), i)) for i in range(count))
     return out
-
-
-def flow_parameters(flow_cls: type) -> dict[str, Parameter]:
-    """The flow's ``Parameter`` (and ``IncludeFile``) declarations by attribute name."""
-    found: dict[str, Parameter] = {}
-    for klass in reversed(flow_cls.__mro__):
-        for attr, value in vars(klass).items():
-            if isinstance(value, Parameter):
-                found[attr] = value
-    return found
 
 
 def parameter_values(flow_cls: type, given: dict[str, Any], user: str) -> dict[str, Any]:

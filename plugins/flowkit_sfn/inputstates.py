@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flowkit import IncludeFile, Parameter
+from flowkit.extend import flow_parameters as declared_parameters
 
 #: The ``Error`` of the execution when its input lacks a required parameter.
 MISSING_PARAMETER = "flowkit.MissingParameter"
@@ -26,12 +27,7 @@ INPUT_STATE = "flowkit-input"
 
 def flow_parameters(flow_cls: type) -> list[Parameter]:
     """The ``Parameter`` (and ``IncludeFile``) declarations of ``flow_cls`` and its bases."""
-    found: dict[str, Parameter] = {}
-    for klass in reversed(flow_cls.__mro__):
-        for attr, value in vars(klass).items():
-            if isinstance(value, Parameter):
-                found[attr] = value
-    return list(found.values())
+    return list(declared_parameters(flow_cls).values())
 
 
 def _required(parameters: Sequence[Parameter]) -> list[Parameter]:
