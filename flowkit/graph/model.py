@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -129,15 +129,7 @@ class FlowGraph:
 
     def descendants(self, name: str) -> set[str]:
         """Every step reachable from ``name``, including itself."""
-        seen: set[str] = set()
-        todo = [name]
-        while todo:
-            current = todo.pop()
-            if current in seen or current not in self.steps:
-                continue
-            seen.add(current)
-            todo.extend(self.steps[current].out)
-        return seen
+        return self._reach(name, lambda node: node.out)
 
     def loop_steps(self) -> set[str]:
         """Steps that may run more than once in a run: those on a loop closed by a switch.
@@ -153,26 +145,21 @@ class FlowGraph:
     def loop_body(self, switch: str, head: str) -> set[str]:
         """The steps of the loop that ``switch`` closes by going back to ``head``: those reachable
         from ``head`` that reach ``switch``, going forward."""
-        return self._forward_reach(head) & self._forward_reach_back(switch)
+        forward = self._reach(head, lambda node: node.forward_out)
+        # back along the parents, not through the loop's own back edges
+        back = self._reach(
+            switch,
+            lambda node: [p for p in node.parents if node.name not in self.steps[p].loops_to],
+        )
+        return forward & back
 
-    def _forward_reach(self, name: str) -> set[str]:
+    def _reach(self, name: str, edges: Callable[[StepNode], Iterable[str]]) -> set[str]:
+        """The steps reachable from ``name`` (itself included) along ``edges``."""
         seen: set[str] = set()
         todo = [name]
         while todo:
             current = todo.pop()
             if current not in seen and current in self.steps:
                 seen.add(current)
-                todo.extend(self.steps[current].forward_out)
-        return seen
-
-    def _forward_reach_back(self, name: str) -> set[str]:
-        seen: set[str] = set()
-        todo = [name]
-        while todo:
-            current = todo.pop()
-            if current not in seen and current in self.steps:
-                seen.add(current)
-                todo.extend(
-                    p for p in self.steps[current].parents if current not in self.steps[p].loops_to
-                )
+                todo.extend(edges(self.steps[current]))
         return seen
