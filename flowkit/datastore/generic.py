@@ -105,24 +105,19 @@ class FsspecBackend(BackendBase):
             # swap on memory://, whose writers are visible from the moment they are opened.
             self.fs.pipe_file(path, b"".join(views))
             return True
-        # With autocommit off, buffered writers publish the object only on commit(), and
-        # discard() drops it, so a failed write leaves nothing behind.
-        f = self.fs.open(path, "wb", autocommit=False)
-        try:
-            for view in views:
-                f.write(view)
-        except BaseException:
-            with suppress(Exception):
-                f.discard()
-            raise
-        f.close()
-        f.commit()
+        self._write_committed(path, views)
         return True
 
     def write_stream(self, key: str, chunks: Iterable[memoryview]) -> None:
         """Store ``chunks`` (concatenated, read one at a time) at ``key``; buffered fsspec
         writers upload in parts as they go."""
-        f = self.fs.open(self._path(key), "wb", autocommit=False)
+        self._write_committed(self._path(key), chunks)
+
+    def _write_committed(self, path: str, chunks: Iterable[memoryview]) -> None:
+        """Write ``chunks`` to ``path`` and publish the object only once all are written."""
+        # With autocommit off, buffered writers publish the object only on commit(), and
+        # discard() drops it, so a failed write leaves nothing behind.
+        f = self.fs.open(path, "wb", autocommit=False)
         try:
             for chunk in chunks:
                 f.write(chunk)
