@@ -193,14 +193,7 @@ class Runner:
         folder = LaunchFolder(Path(tempfile.mkdtemp(prefix="flowkit-spin-")))
         argv = [sys.executable, str(self.flow_file), *self.top_level, *command]
         argv += ["--result-file", str(folder.path / "spin.json")]
-        with open(folder.stdout, "wb") as out, open(folder.stderr, "wb") as err:
-            process = subprocess.Popen(argv, cwd=self.cwd, env=self.env, stdout=out, stderr=err)
-        handle = ExecutingRun(process, folder, argv)
-        try:
-            self._follow(handle, folder)
-        except BaseException:  # Ctrl-C in the caller stops the spin too
-            handle.__exit__(None, None, None)
-            raise
+        handle = self._launch_and_follow(folder, argv)
         outcome = read_outcome(folder)
         if outcome is None:
             error = handle.stderr.strip() or handle.stdout.strip() or "(no output)"
@@ -266,15 +259,19 @@ class Runner:
 
     def _blocking(self, command: list[str]) -> ExecutingRun:
         folder, argv = self._prepare(command)
+        return self._created(self._launch_and_follow(folder, argv))
+
+    def _launch_and_follow(self, folder: LaunchFolder, argv: list[str]) -> ExecutingRun:
+        """Start ``argv`` with its output going to ``folder`` and wait for it to end."""
         with open(folder.stdout, "wb") as out, open(folder.stderr, "wb") as err:
             process = subprocess.Popen(argv, cwd=self.cwd, env=self.env, stdout=out, stderr=err)
         handle = ExecutingRun(process, folder, argv)
         try:
             self._follow(handle, folder)
-        except BaseException:  # Ctrl-C in the caller stops the run too
+        except BaseException:  # Ctrl-C in the caller stops the command too
             handle.__exit__(None, None, None)
             raise
-        return self._created(handle)
+        return handle
 
     def _follow(self, handle: ExecutingRun, folder: LaunchFolder) -> None:
         """Wait for the command, echoing its output when ``show_output`` is on."""
