@@ -45,7 +45,6 @@ from flowkit_batch.jobs import (
     LOG_GROUP,
     BatchConfigError,
     JobSettings,
-    attempt_seconds,
     bootstrap_command,
     check_environment,
     definition_body,
@@ -54,6 +53,7 @@ from flowkit_batch.jobs import (
     job_name,
     job_settings,
     require_s3,
+    submit_request,
 )
 from flowkit_batch.multinode import describe_nodes, gang_key, submit_gang, whole_job
 from flowkit_batch.settings import SETTINGS
@@ -188,20 +188,9 @@ class BatchExecutor(RemoteExecutor):
         )
         tail = first.task_id if single else f"{first.task_id}-to-{specs[-1].task_id}"
         name = job_name(ctx.flow_name, ctx.run_id, first.step, tail, f"a{first.attempt}")
-        request: dict[str, Any] = {
-            "jobName": name,
-            "jobQueue": config.queue,
-            "jobDefinition": self.api.ensure_definition(definition_body(config)),
-            "containerOverrides": {"command": command, "environment": environment},
-            "tags": {
-                "flowkit:flow": ctx.flow_name,
-                "flowkit:run": ctx.run_id,
-                "flowkit:step": first.step,
-            },
-        }
-        seconds = attempt_seconds(first.timeout)
-        if seconds is not None:
-            request["timeout"] = {"attemptDurationSeconds": seconds}
+        definition = self.api.ensure_definition(definition_body(config))
+        request = submit_request(name, config.queue, definition, ctx.flow_name, ctx.run_id, first)
+        request["containerOverrides"] = {"command": command, "environment": environment}
         if single:
             return [Submission(first, self.api.submit(**request), name)]
         request["arrayProperties"] = {"size": len(specs)}

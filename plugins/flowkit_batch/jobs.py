@@ -188,6 +188,26 @@ def attempt_seconds(timeout: float | None) -> int | None:
     return max(MIN_ATTEMPT_SECONDS, math.ceil(timeout))
 
 
+def submit_request(
+    name: str, queue: str, definition: str, flow: str, run_id: str, first: TaskSpec
+) -> dict[str, Any]:
+    """What every flowkit job's ``SubmitJob`` request holds: its name, queue and definition,
+    tags naming its flow, run and step, and the ``@timeout`` backstop of ``first``'s step.
+
+    The caller adds the overrides (one container, or the nodes of a multi-node job).
+    """
+    request: dict[str, Any] = {
+        "jobName": name,
+        "jobQueue": queue,
+        "jobDefinition": definition,
+        "tags": {"flowkit:flow": flow, "flowkit:run": run_id, "flowkit:step": first.step},
+    }
+    seconds = attempt_seconds(first.timeout)
+    if seconds is not None:
+        request["timeout"] = {"attemptDurationSeconds": seconds}
+    return request
+
+
 def fits_inline(argv: list[str]) -> bool:
     """Whether ``argv`` is short enough to travel in the job's command."""
     return len(json.dumps(argv)) <= INLINE_ARGV_BYTES

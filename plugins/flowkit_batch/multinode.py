@@ -43,11 +43,11 @@ from flowkit.extend import (
     spec_to_args,
 )
 from flowkit_batch.jobs import (
-    attempt_seconds,
     bootstrap_command,
     definition_body,
     job_environment,
     job_name,
+    submit_request,
 )
 
 if TYPE_CHECKING:
@@ -111,29 +111,17 @@ def submit_gang(executor: BatchExecutor, specs: list[TaskSpec]) -> list[Submissi
     size = len(specs)
     tail = f"{first.task_id}-to-{specs[-1].task_id}-gang"
     name = job_name(ctx.flow_name, ctx.run_id, first.step, tail, f"a{first.attempt}")
-    definition = multinode_definition(definition_body(config), size)
-    request: dict[str, Any] = {
-        "jobName": name,
-        "jobQueue": config.queue,
-        "jobDefinition": executor.api.ensure_definition(definition),
-        "nodeOverrides": {
-            "numNodes": size,
-            "nodePropertyOverrides": [
-                {
-                    "targetNodes": "0:",
-                    "containerOverrides": {"command": command, "environment": environment},
-                }
-            ],
-        },
-        "tags": {
-            "flowkit:flow": ctx.flow_name,
-            "flowkit:run": ctx.run_id,
-            "flowkit:step": first.step,
-        },
+    definition = executor.api.ensure_definition(multinode_definition(definition_body(config), size))
+    request = submit_request(name, config.queue, definition, ctx.flow_name, ctx.run_id, first)
+    request["nodeOverrides"] = {
+        "numNodes": size,
+        "nodePropertyOverrides": [
+            {
+                "targetNodes": "0:",
+                "containerOverrides": {"command": command, "environment": environment},
+            }
+        ],
     }
-    seconds = attempt_seconds(first.timeout)
-    if seconds is not None:
-        request["timeout"] = {"attemptDurationSeconds": seconds}
     job_id = executor.api.submit(**request)
     group = f"Batch multi-node job {name} ({job_id}, {size} nodes, queue {config.queue})"
     return [
