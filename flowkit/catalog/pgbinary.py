@@ -77,8 +77,9 @@ def parse(buffer: bytes, lengths: Any, oids: list[int]) -> list[tuple[Any, Any]]
     """The columns of a batch of rows: per column ``(values, nulls)``.
 
     ``values`` is a numpy array of the type's big-endian dtype (a NULL's value is undefined)
-    or, for text, a ``pyarrow.LargeStringArray``; ``nulls`` a boolean numpy array, or
-    ``None`` when the batch has no NULL in that column.
+    or, for text, ``(bytes, sizes)``: the values' UTF-8 bytes one after the other (a uint8
+    array) and each one's length (0 for NULL); ``nulls`` a boolean numpy array, or ``None``
+    when the batch has no NULL in that column.
 
     Raises:
         MalformedCopy: A row's fields do not match the columns.
@@ -99,7 +100,7 @@ def parse(buffer: bytes, lengths: Any, oids: list[int]) -> list[tuple[Any, Any]]
         has_nulls = bool(nulls.any())
         sizes[nulls] = 0
         if oid in TEXT:
-            columns.append((_text(buf, at, sizes, nulls if has_nulls else None), None))
+            columns.append(((_text_bytes(buf, at, sizes), sizes), nulls if has_nulls else None))
         else:
             dtype = np.dtype(FIXED[oid])
             if (sizes[~nulls] != dtype.itemsize).any():
@@ -111,15 +112,11 @@ def parse(buffer: bytes, lengths: Any, oids: list[int]) -> list[tuple[Any, Any]]
     return columns
 
 
-def _text(buf: Any, at: Any, sizes: Any, nulls: Any) -> Any:
-    """The text values at ``at`` (``sizes`` bytes each) as one pyarrow array, its buffers of
-    exactly their size: the bytes are picked out with a mask, not copied value by value."""
+def _text_bytes(buf: Any, at: Any, sizes: Any) -> Any:
+    """The bytes of the values at ``at`` (``sizes`` bytes each), one after the other: picked
+    out of the buffer with a mask, not copied value by value."""
     import numpy as np
-    import pyarrow as pa
 
-    count = len(sizes)
-    offsets = np.zeros(count + 1, np.int64)
-    np.cumsum(sizes, out=offsets[1:])
     filled = sizes > 0
     # +1 where a value starts, -1 where it ends: the running sum is 1 inside values
     # (values never touch: a length or a row's field count lies between any two)
@@ -127,16 +124,4 @@ def _text(buf: Any, at: Any, sizes: Any, nulls: Any) -> Any:
     edges[at[filled]] = 1
     edges[(at + sizes)[filled]] = -1
     inside = np.cumsum(edges[:-1], dtype=np.int8).view(bool)
-    data = buf[inside]
-    validity = None
-    if nulls is not None:
-        validity = pa.py_buffer(np.packbits(~nulls, bitorder="little"))
-    array = pa.LargeStringArray.from_buffers(
-        count,
-        pa.py_buffer(offsets),
-        pa.py_buffer(data),
-        validity,
-        int(nulls.sum()) if nulls is not None else 0,
-    )
-    array.validate(full=True)  # UTF-8 and offsets, before pandas trusts them
-    return array
+    return buf[inside]

@@ -132,27 +132,51 @@ class _Numbers:
 
 
 class _Texts:
-    """A text column as pyarrow arrays, one per chunk of rows."""
+    """A text column as one Arrow ``large_string`` array being filled: preallocated offsets
+    (one per row) and bytes (as many as the count query summed), grown if more come."""
 
-    def __init__(self) -> None:
-        self.chunks: list[Any] = []
+    def __init__(self, rows: int, size: int) -> None:
+        import numpy as np
+
+        self.offsets: Any = np.zeros(rows + 1, dtype=np.int64)
+        self.data: Any = np.empty(size, dtype=np.uint8)
+        self.used = 0  # bytes stored
+        self.nulls: Any = None
         self.null_count = 0
 
     def resize(self, rows: int) -> None:
-        """Cut the column to its first ``rows`` values (it grows by itself)."""
-        kept, total = [], 0
-        for chunk in self.chunks:
-            if total + len(chunk) > rows:
-                chunk = chunk.slice(0, rows - total)
-            kept.append(chunk)
-            total += len(chunk)
-        self.chunks = [c for c in kept if len(c)]
-        self.null_count = sum(c.null_count for c in self.chunks)
+        """Make room for ``rows`` values, keeping those stored."""
+        import numpy as np
+
+        offsets = np.zeros(rows + 1, dtype=np.int64)
+        kept = min(rows + 1, len(self.offsets))
+        offsets[:kept] = self.offsets[:kept]
+        self.offsets = offsets
+        if self.nulls is not None:
+            nulls = np.zeros(rows, dtype=bool)
+            nulls[: kept - 1] = self.nulls[: kept - 1]
+            self.nulls = nulls
 
     def put(self, start: int, values: Any, nulls: Any) -> None:
-        """Keep a batch's values (a ``pyarrow.LargeStringArray``)."""
-        self.null_count += values.null_count
-        self.chunks.append(values)
+        """Store a batch's values: ``(bytes, sizes)`` from :func:`pgbinary.parse`."""
+        import numpy as np
+
+        data, sizes = values
+        end = self.used + len(data)
+        if end > len(self.data):  # more text than counted
+            grown = np.empty(max(end, len(self.data) + len(self.data) // 4), dtype=np.uint8)
+            grown[: self.used] = self.data[: self.used]
+            self.data = grown
+        self.data[self.used : end] = data
+        stop = start + len(sizes)
+        np.cumsum(sizes, out=self.offsets[start + 1 : stop + 1])
+        self.offsets[start + 1 : stop + 1] += self.used
+        self.used = end
+        if nulls is not None:
+            if self.nulls is None:
+                self.nulls = np.zeros(len(self.offsets) - 1, dtype=bool)
+            self.nulls[start:stop] = nulls
+            self.null_count += int(nulls.sum())
 
     def column(self, rows: int, dtype: Any) -> Any:
         """The finished column: ``dtype`` (pandas' ``str``), or object when all NULL."""
@@ -162,8 +186,19 @@ class _Texts:
 
         if self.null_count == rows:
             return np.full(rows, None, dtype=object)
-        chunked = pa.chunked_array(self.chunks, type=pa.large_string())
-        return pd.array(chunked, dtype=dtype)
+        validity = None
+        if self.null_count:
+            validity = pa.py_buffer(np.packbits(~self.nulls[:rows], bitorder="little"))
+        offsets = self.offsets[: rows + 1]
+        array = pa.LargeStringArray.from_buffers(
+            rows,
+            pa.py_buffer(offsets),
+            pa.py_buffer(self.data[: offsets[-1]]),
+            validity,
+            self.null_count,
+        )
+        array.validate(full=True)  # UTF-8 and offsets, before pandas trusts them
+        return pd.array(pa.chunked_array([array]), dtype=dtype)
 
 
 def describe(cursor: Any, query: str) -> list[tuple[str, int]] | None:
@@ -191,11 +226,19 @@ def _exact_floats(cursor: Any) -> bool:
     return bool(digits >= 3 or (version >= 120000 and digits >= 1))
 
 
-def count_rows(cursor: Any, query: str) -> int:
-    """How many rows the query gives (in the transaction's snapshot)."""
-    cursor.execute(f"SELECT count(*) FROM (\n{query}\n) AS q")
+def count_rows(cursor: Any, query: str, columns: list[tuple[str, int]]) -> tuple[int, list[int]]:
+    """How many rows the query gives (in the transaction's snapshot), and per text column
+    how many bytes its values hold (0 for the other columns)."""
+    names = ", ".join(f"c{i}" for i in range(len(columns)))  # duplicates renamed by position
+    sums = "".join(
+        f", coalesce(sum(octet_length(c{i})), 0)"
+        for i, (_, oid) in enumerate(columns)
+        if oid in _TEXTS
+    )
+    cursor.execute(f"SELECT count(*){sums} FROM (\n{query}\n) AS q({names})")
     row = cursor.fetchone()
-    return int(row[0]) if row else 0
+    sizes = iter(row[1:])
+    return int(row[0]), [int(next(sizes)) if oid in _TEXTS else 0 for _, oid in columns]
 
 
 def load(conn: Any, query: str, chunksize: int) -> tuple[Any, str] | None:
@@ -233,10 +276,10 @@ def load(conn: Any, query: str, chunksize: int) -> tuple[Any, str] | None:
                 return None
             if any(oid in _FLOATS for _, oid in columns) and not _exact_floats(cursor):
                 return None
-            rows = count_rows(cursor, query)
+            rows, sizes = count_rows(cursor, query, columns)
             if not rows:
                 return None  # read_sql's empty frame (object columns) is simplest from it
-            return _copy(cursor, query, columns, rows, max(chunksize, 1), text_dtype)
+            return _copy(cursor, query, columns, (rows, sizes), max(chunksize, 1), text_dtype)
     finally:
         raw.rollback()  # read only: nothing to keep; the pool gets an idle connection
 
@@ -245,17 +288,18 @@ def _copy(
     cursor: Any,
     query: str,
     columns: list[tuple[str, int]],
-    expected: int,
+    counted: tuple[int, list[int]],
     chunksize: int,
     text_dtype: Any,
 ) -> tuple[Any, str] | None:
     import pandas as pd
     import pyarrow as pa
 
+    expected, sizes = counted
     builders: list[Any] = []
-    for _, oid in columns:
+    for (_, oid), size in zip(columns, sizes, strict=True):
         if oid in _TEXTS:
-            builders.append(_Texts())
+            builders.append(_Texts(expected, size))
         else:
             kind = "int" if oid in _INTEGERS else "float" if oid in _FLOATS else "bool"
             builders.append(_Numbers(kind, expected))
@@ -275,10 +319,6 @@ def _copy(
             filled += count
     if not filled:
         return None
-    if filled < capacity:  # fewer rows than counted
-        for builder in builders:
-            if isinstance(builder, _Texts):
-                builder.resize(filled)
     arrays = [
         b.column(filled, text_dtype) if isinstance(b, _Texts) else b.column(filled)
         for b in builders
