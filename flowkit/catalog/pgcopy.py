@@ -252,7 +252,7 @@ def load(conn: Any, query: str, chunksize: int) -> tuple[Any, str] | None:
     Returns:
         The DataFrame and its content hash (:func:`~flowkit.catalog.tables.frame_hash`),
         or ``None`` when this path does not apply (a column type it does not convert, no
-        rows, a query it cannot wrap): load with ``read_sql`` instead.
+        rows, a query it cannot wrap or that writes): load with ``read_sql`` instead.
 
     Raises:
         psycopg.Error: The database refused the count or the ``COPY``.
@@ -280,6 +280,8 @@ def load(conn: Any, query: str, chunksize: int) -> tuple[Any, str] | None:
             if not rows:
                 return None  # read_sql's empty frame (object columns) is simplest from it
             return _copy(cursor, query, columns, (rows, sizes), max(chunksize, 1), text_dtype)
+    except psycopg.errors.ReadOnlySqlTransaction:
+        return None  # the query writes (nextval(), a volatile function): read_sql may run it
     finally:
         raw.rollback()  # read only: nothing to keep; the pool gets an idle connection
 

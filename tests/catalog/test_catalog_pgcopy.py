@@ -214,6 +214,17 @@ def test_other_types_and_empty_results_take_read_sql(engine, catalog, copied, qu
     assert session.lineage[0].content_hash == frame_hash(loaded)
 
 
+def test_a_query_that_writes_takes_read_sql(engine, catalog, copied):
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SEQUENCE IF EXISTS ticket")
+        conn.exec_driver_sql("CREATE SEQUENCE ticket")
+    query = "\"SELECT nextval('ticket') AS n, g FROM generate_series(1, 3) g ORDER BY g\""
+    session = catalog(_dataset("tickets", type='"sql_query"', query=query))
+    loaded = session.load("tickets")  # not allowed in the read-only snapshot of COPY
+    assert copied == [False]
+    assert loaded["n"].tolist() == [1, 2, 3] and loaded["n"].dtype == "int64"
+
+
 def test_a_failing_copy_names_the_dataset_and_leaves_the_pool_usable(catalog):
     query = '"SELECT g, 10 / (g - 3) AS x FROM generate_series(1, 5) g"'
     session = catalog(
