@@ -14,8 +14,8 @@ Medians of ``--repeat`` runs are printed, with the catalog's ratio to plain pand
 Rows (catalog = ``TaskCatalog.load/save``, what ``self.catalog`` is in a step; it also hashes
 the data for lineage):
 
-* pg load: ``sql_table`` streamed in 20,000-row chunks (hashed as they come) vs
-  ``pandas.read_sql(SELECT *)``;
+* pg load: ``sql_table`` read by binary ``COPY`` into preallocated columns (hashed in
+  slices) vs ``pandas.read_sql(SELECT *)``;
 * pg save: ``sql_table`` written with ``COPY`` in chunks vs ``DataFrame.to_sql`` (pandas'
   default inserts), both replacing the table;
 * s3 load / save: ``parquet`` dataset vs ``pandas.read_parquet`` / ``to_parquet`` on the

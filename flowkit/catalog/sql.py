@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowkit.catalog import pgcopy
 from flowkit.catalog.config import DatasetSpec
 from flowkit.catalog.errors import CatalogError, DatasetIOError, DatasetUnreachable
 from flowkit.catalog.secrets import Secret, scrub
@@ -102,6 +103,8 @@ def _quoted_table(spec: DatasetSpec, engine: Any) -> str:
 def load_frame(spec: DatasetSpec, credential: dict[str, Secret] | None) -> tuple[Any, str]:
     """Read the table or query's result as one DataFrame, streaming ``spec.chunksize`` rows
     at a time (a server-side cursor where the driver has one), hashing rows as they come.
+    On PostgreSQL through psycopg, without ``load`` options, the rows come by ``COPY`` into
+    preallocated columns (:mod:`flowkit.catalog.pgcopy`), the same frame in less memory.
 
     Returns:
         The DataFrame and its content hash (:func:`~flowkit.catalog.tables.frame_hash`).
@@ -120,6 +123,17 @@ def load_frame(spec: DatasetSpec, credential: dict[str, Secret] | None) -> tuple
         sql = f"SELECT * FROM {_quoted_table(spec, engine)}"
     else:
         sql = str(spec.query)
+    if pgcopy.applies(engine, spec.load_options):
+        with _connect(spec, engine) as conn:
+            try:
+                loaded = pgcopy.load(conn, sql, spec.chunksize)
+            except Exception as exc:
+                raise DatasetIOError(
+                    f"{spec.where}: the database refused the query: {_reason(exc)}",
+                    hint="check the table or query in the catalog",
+                ) from None
+        if loaded is not None:
+            return loaded
     digest = hashlib.sha256()
     chunks: list[Any] = []
     with _connect(spec, engine) as conn:
