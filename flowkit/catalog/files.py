@@ -36,7 +36,7 @@ _EXTENSIONS = {
 _FS_CREDENTIAL_FIELDS = ("key", "secret", "token", "account_key", "sas_token", "password")
 _FILESYSTEMS: dict[tuple[str, str, str], Any] = {}
 # Bytes per part of an object store's multipart upload when streaming (S3's smallest: 5 MiB).
-_WRITE_BLOCK = 8 * 2**20
+_WRITE_BLOCK = 5 * 2**20
 # Bytes per read when fetching a remote file into a temporary file, and when hashing a file.
 _READ_BLOCK = 2**20
 

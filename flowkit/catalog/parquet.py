@@ -30,6 +30,11 @@ _BATCH_ROWS = 4096
 # the same frame, peak over it: 0.58x with 65,536 rows, 1.4x with 131,072 or more, 0.76x with
 # 32,768 (and slower).
 _SLICE_ROWS = 65_536
+# The dictionary size at which a column chunk falls back to plain encoding: pyarrow's 1 MiB
+# default, scaled like the row group (1/16 of to_parquet's 1,048,576 rows). With 1 MiB, a
+# column of distinct values (ids, measurements) stays dictionary-encoded in every 65,536-row
+# group: a file 26% bigger and slower to write than to_parquet's; with this, 1% smaller.
+_DICTIONARY_LIMIT = 1 << 16
 # The reader's buffer on the file (without it, a column's whole chunk is read at once).
 _READ_BUFFER = 1 << 20
 
@@ -73,7 +78,9 @@ def write_frame(frame: Any, sink: Any) -> None:
     # the first slice is converted before the writer touches the sink: a frame the encoder
     # refuses writes nothing
     first = _record_batch(frame, 0, schema)
-    with pq.ParquetWriter(sink, schema, compression="snappy") as writer:
+    with pq.ParquetWriter(
+        sink, schema, compression="snappy", dictionary_pagesize_limit=_DICTIONARY_LIMIT
+    ) as writer:
         writer.write_batch(first)
         del first
         for start in range(_SLICE_ROWS, len(frame), _SLICE_ROWS):
@@ -183,6 +190,8 @@ def _column(parquet: Any, field: Any, dtype: Any, rows: int) -> Any:
 
     kind = field.type
     if dtype == _text_dtype() and (pa.types.is_large_string(kind) or pa.types.is_string(kind)):
+        # the batches' chunks as they are: pandas' text operations on 245 chunks of a
+        # 1,000,000-row column measured as fast as on 16 (joining them costs memory)
         chunks = [batch.column(0) for batch in _batches(parquet, field, _BATCH_ROWS)]
         return pd.arrays.ArrowStringArray(pa.chunked_array(chunks, type=kind), dtype=dtype)
     batches = (batch.column(0) for batch in _batches(parquet, field, _BATCH_ROWS))
