@@ -2,8 +2,8 @@
 
 A file is read whole as bytes, hashed, then decoded: the bytes are what a snapshot keeps, so a
 snapshot is read back with the same decoder. Parquet files, the big ones, are not held in
-memory: a local file is read in place, a remote one is fetched into a temporary file, hashed
-on the way (:func:`local_file`), and decoded from there. The content hash of a write is that of
+memory: a local file is read in place, a remote one is fetched into a temporary file
+(:func:`local_file`); both are hashed and decoded from disk. The content hash of a write is that of
 exactly the bytes written: parquet is encoded straight into the file and hashed on the way
 (:func:`save_value`), other types are encoded to bytes first.
 """
@@ -37,7 +37,7 @@ _FS_CREDENTIAL_FIELDS = ("key", "secret", "token", "account_key", "sas_token", "
 _FILESYSTEMS: dict[tuple[str, str, str], Any] = {}
 # Bytes per part of an object store's multipart upload when streaming (S3's smallest: 5 MiB).
 _WRITE_BLOCK = 5 * 2**20
-# Bytes per read when fetching a remote file into a temporary file, and when hashing a file.
+# Bytes per read when hashing a file.
 _READ_BLOCK = 2**20
 
 
@@ -119,8 +119,7 @@ def local_file(
     """The dataset's file on local disk, and the SHA-256 of its bytes, never held whole.
 
     A local file is used in place; any other is fetched a block at a time into a temporary
-    file, hashed on the way, which is removed when the ``with`` block ends (failures
-    included).
+    file, removed when the ``with`` block ends (failures included), then hashed from there.
 
     Yields:
         ``(path, content_hash)``.
@@ -140,21 +139,29 @@ def local_file(
         yield path, digest
         return
     handle, temporary = tempfile.mkstemp(prefix="flowkit-dataset-", suffix=f".{spec.type}")
+    os.close(handle)
     try:
-        hashing = hashlib.sha256()
-        with os.fdopen(handle, "wb") as target:
-            try:
-                with fs.open(path, "rb", block_size=_READ_BLOCK, cache_type="none") as source:
-                    while block := source.read(_READ_BLOCK):
-                        hashing.update(block)
-                        target.write(block)
-            except FileNotFoundError:
-                raise _missing(spec, url) from None
-            except Exception as exc:  # fsspec backends raise many kinds
-                raise _io_error(spec, "read", url, exc) from None
-        yield temporary, hashing.hexdigest()
+        try:
+            _fetch(fs, path, temporary)
+            digest = _hash_file(temporary)
+        except FileNotFoundError:
+            raise _missing(spec, url) from None
+        except Exception as exc:  # fsspec backends raise many kinds
+            raise _io_error(spec, "read", url, exc) from None
+        yield temporary, digest
     finally:
         os.unlink(temporary)
+
+
+def _fetch(fs: Any, path: str, target: str) -> None:
+    """Copy the remote file into the local file ``target``, a block at a time."""
+    protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+    if "s3" in protocols:
+        # s3fs streams one GET into the file; by default it would fetch a file bigger than
+        # its block (50 MiB) as up to ten concurrent ranges, each held whole in memory
+        fs.get_file(path, target, max_concurrency=1)
+    else:
+        fs.get_file(path, target)
 
 
 def _is_local(fs: Any) -> bool:
