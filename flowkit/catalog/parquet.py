@@ -6,8 +6,8 @@ DataFrame: the table, the copy and pyarrow's buffers all live at the peak (3x th
 more). :func:`read_frame` decodes one column at a time in batches straight into the frame's
 preallocated numpy arrays; text columns keep Arrow's chunks as they are (pandas' ``str`` dtype
 is backed by them). It builds only what it can prove equal to ``read_parquet``: the dtypes,
-column labels, index and ``attrs`` pandas itself gives for the file's schema (read from an
-empty file with that schema), numeric, boolean and text columns. Anything else (categoricals,
+column labels, index and ``attrs`` pandas itself gives for the file's schema (its conversion
+of an empty table with that schema), numeric, boolean and text columns. Anything else (categoricals,
 dates, nullable integers, a stored index, ...) is read by ``pandas.read_parquet``.
 
 :func:`write_frame` converts the frame to Arrow a slice of rows at a time into a
@@ -27,8 +27,8 @@ from typing import Any
 # 1,000,000 rows (4 columns), peak over the frame: 1.51x with 4,096 rows, 1.8x with 65,536.
 _BATCH_ROWS = 4096
 # Rows per row group written (a slice of the frame converted to Arrow at a time). Measured on
-# the same frame, peak over it: 0.58x with 65,536 rows, 1.4x with 131,072 or more, 0.76x with
-# 32,768 (and slower).
+# the same frame, peak over it (before the dictionary limit below): 0.58x with 65,536 rows,
+# 1.4x with 131,072 or more, 0.76x with 32,768 (and slower).
 _SLICE_ROWS = 65_536
 # The dictionary size at which a column chunk falls back to plain encoding: pyarrow's 1 MiB
 # default, scaled like the row group (1/16 of to_parquet's 1,048,576 rows). With 1 MiB, a
