@@ -63,6 +63,10 @@ def _others(rows: int = ROWS) -> dict[str, pd.DataFrame]:
         "categoricals": base.assign(c=pd.Categorical(["a", "b", "c", "a"] * (rows // 4))),
         "objects": base.assign(o=[[i] for i in range(rows)]),
         "float16": base.assign(h=np.ones(rows, dtype="float16")),
+        "string with NA": base.assign(s=pd.array(["a", None] * (rows // 2), dtype="string")),
+        "python strings": base.assign(
+            s=pd.array(["a", "b"] * (rows // 2), dtype=pd.StringDtype("python"))
+        ),
         "string index": base.set_index(pd.Index([f"k{i}" for i in range(rows)], name="key")),
     }
 
