@@ -1,8 +1,10 @@
 """File datasets (csv, parquet, json, text, bytes, pickle) on any fsspec URL.
 
 A file is read whole as bytes, hashed, then decoded: the bytes are what a snapshot keeps, so a
-snapshot is read back with the same decoder. The content hash of a write is that of exactly the
-bytes written: parquet is encoded straight into the file and hashed on the way
+snapshot is read back with the same decoder. Parquet files, the big ones, are not held in
+memory: a local file is read in place, a remote one is fetched into a temporary file
+(:func:`local_file`); both are hashed and decoded from disk. The content hash of a write is that of
+exactly the bytes written: parquet is encoded straight into the file and hashed on the way
 (:func:`save_value`), other types are encoded to bytes first.
 """
 
@@ -10,9 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import pickle
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from flowkit.catalog import parquet
 from flowkit.catalog.config import DatasetSpec
 from flowkit.catalog.errors import DatasetIOError
 from flowkit.catalog.secrets import Secret, scrub
@@ -29,7 +36,9 @@ _EXTENSIONS = {
 _FS_CREDENTIAL_FIELDS = ("key", "secret", "token", "account_key", "sas_token", "password")
 _FILESYSTEMS: dict[tuple[str, str, str], Any] = {}
 # Bytes per part of an object store's multipart upload when streaming (S3's smallest: 5 MiB).
-_WRITE_BLOCK = 8 * 2**20
+_WRITE_BLOCK = 5 * 2**20
+# Bytes per read when hashing a file.
+_READ_BLOCK = 2**20
 
 
 def file_url(spec: DatasetSpec) -> str:
@@ -98,12 +107,82 @@ def read_bytes(spec: DatasetSpec, credential: dict[str, Secret] | None) -> bytes
         # one whole-object read (a single GET on object stores), not a buffered file's ranges
         return bytes(fs.cat_file(path))
     except FileNotFoundError:
-        raise DatasetIOError(
-            f"{spec.where}: {url} does not exist",
-            hint="check the location in the catalog, or save the dataset first",
-        ) from None
+        raise _missing(spec, url) from None
     except Exception as exc:  # fsspec backends raise many kinds; the dataset must be named
         raise _io_error(spec, "read", url, exc) from None
+
+
+@contextmanager
+def local_file(
+    spec: DatasetSpec, credential: dict[str, Secret] | None
+) -> Iterator[tuple[str, str]]:
+    """The dataset's file on local disk, and the SHA-256 of its bytes, never held whole.
+
+    A local file is used in place; any other is fetched a block at a time into a temporary
+    file, removed when the ``with`` block ends (failures included), then hashed from there.
+
+    Yields:
+        ``(path, content_hash)``.
+
+    Raises:
+        DatasetIOError: The file is missing or cannot be read.
+    """
+    url = file_url(spec)
+    fs, path = _filesystem(spec, url, credential)
+    if _is_local(fs):
+        try:
+            digest = _hash_file(path)
+        except FileNotFoundError:
+            raise _missing(spec, url) from None
+        except OSError as exc:
+            raise _io_error(spec, "read", url, exc) from None
+        yield path, digest
+        return
+    handle, temporary = tempfile.mkstemp(prefix="flowkit-dataset-", suffix=f".{spec.type}")
+    os.close(handle)
+    try:
+        try:
+            _fetch(fs, path, temporary)
+            digest = _hash_file(temporary)
+        except FileNotFoundError:
+            raise _missing(spec, url) from None
+        except Exception as exc:  # fsspec backends raise many kinds
+            raise _io_error(spec, "read", url, exc) from None
+        yield temporary, digest
+    finally:
+        os.unlink(temporary)
+
+
+def _fetch(fs: Any, path: str, target: str) -> None:
+    """Copy the remote file into the local file ``target``, a block at a time."""
+    protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+    if "s3" in protocols:
+        # s3fs streams one GET into the file; by default it would fetch a file bigger than
+        # its block (50 MiB) as up to ten concurrent ranges, each held whole in memory
+        fs.get_file(path, target, max_concurrency=1)
+    else:
+        fs.get_file(path, target)
+
+
+def _is_local(fs: Any) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def _hash_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        while block := source.read(_READ_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _missing(spec: DatasetSpec, url: str) -> DatasetIOError:
+    return DatasetIOError(
+        f"{spec.where}: {url} does not exist",
+        hint="check the location in the catalog, or save the dataset first",
+    )
 
 
 def write_bytes(spec: DatasetSpec, data: bytes, credential: dict[str, Secret] | None) -> None:
@@ -123,10 +202,10 @@ def write_bytes(spec: DatasetSpec, data: bytes, credential: dict[str, Secret] | 
 def save_value(spec: DatasetSpec, value: Any, credential: dict[str, Secret] | None) -> str:
     """Encode ``value`` and write it as the dataset's file; returns the written bytes' hash.
 
-    Parquet with no ``save`` options is encoded straight into the file, hashed on the way, so
-    the encoded bytes are never held whole a second and third time (in a buffer, then in an
-    object store's upload buffer): the same bytes as :func:`encode`, less memory. Other types
-    are encoded to bytes first.
+    Parquet with no ``save`` options is encoded a slice of rows at a time
+    (:func:`flowkit.catalog.parquet.write_frame`) straight into the file, hashed on the way, so
+    neither the whole frame as Arrow nor the encoded bytes are ever held at once (in a buffer,
+    then in an object store's upload buffer). Other types are encoded to bytes first.
 
     Raises:
         DatasetIOError: The value is not what the type needs, or the file cannot be written.
@@ -139,7 +218,7 @@ def save_value(spec: DatasetSpec, value: Any, credential: dict[str, Secret] | No
     fs, path = _filesystem(spec, url, credential)
     sink = _HashingSink(fs, path)
     try:
-        value.to_parquet(sink, index=False)
+        parquet.write_frame(value, sink)
         sink.finish()
     except Exception as exc:
         sink.abandon()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flowkit.catalog import files, sql
+from flowkit.catalog import files, parquet, sql
 from flowkit.catalog.config import CATALOG_FILENAME, SQL_TYPES, CatalogConfig, DatasetSpec
 from flowkit.catalog.errors import DatasetIOError
 from flowkit.catalog.secrets import Secret, resolve_credential
@@ -116,6 +116,12 @@ class TaskCatalog:
             value, digest = sql.load_frame(spec, credential)
             if keep:
                 blob = self._keep(_parquet(value))
+        elif spec.type == "parquet":
+            # decoded from a file, never held whole in memory (it may be big)
+            with files.local_file(spec, credential) as (path, digest):
+                value = parquet.read_frame(path, spec.load_options)
+                if keep:
+                    blob = self._keep_file(path)
         else:
             data = files.read_bytes(spec, credential)
             digest = files.content_hash(data)
@@ -199,6 +205,11 @@ class TaskCatalog:
         if self._store is None:
             return None
         return self._store.content.put([data])
+
+    def _keep_file(self, path: str) -> str | None:
+        if self._store is None:
+            return None
+        return self._store.content.put_file(path)
 
     def _origin_snapshot(self, spec: DatasetSpec) -> LineageRecord | None:
         if self._origin_lineage is None or self._store is None:

@@ -80,6 +80,25 @@ class ContentStore:
             self._note(digest)
         return digest
 
+    def put_file(self, path: str, chunk_size: int = 8 << 20) -> str:
+        """Store the bytes of the local file at ``path`` and return their sha256 hex digest.
+
+        Like :meth:`put`, but the file is hashed, then (unless stored already) written, a chunk
+        at a time: a file larger than memory can be stored.
+        """
+        hashing = hashlib.sha256()
+        with open(path, "rb") as source:
+            while chunk := source.read(chunk_size):
+                hashing.update(chunk)
+        digest = hashing.hexdigest()
+        if digest not in self._known:
+            key = self.key(digest)
+            if not self.storage.exists(key):
+                with open(path, "rb") as source:
+                    self.storage.write_stream(key, source, chunk_size)
+            self._note(digest)
+        return digest
+
     def put_many(self, blobs: Sequence[Sequence[BytesLike]]) -> list[str]:
         """Store several blobs, each given as its parts; the missing ones concurrently.
 

@@ -59,8 +59,9 @@ def test_tables_round_trip(session, tmp_path, name):
 
 
 def test_parquet_is_encoded_into_the_file_with_the_bytes_pandas_writes(session, tmp_path):
-    """Parquet is streamed into the file (not held whole first): the same bytes as
-    ``to_parquet``, hashed on the way; a frame the encoder refuses leaves the old file."""
+    """Parquet is streamed into the file (not held whole first), hashed on the way: a frame
+    of less than one slice of rows gives the same bytes as ``to_parquet``; a frame the encoder
+    refuses leaves the old file."""
     import io
 
     session.save("table_parquet", FRAME)

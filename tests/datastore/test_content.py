@@ -40,6 +40,16 @@ def test_identical_content_is_stored_once(content: ContentStore) -> None:
     assert _all_blobs(content) == [f"{first[:2]}/{first}"]
 
 
+def test_put_file_stores_a_file_in_chunks_once(content: ContentStore, tmp_path: Path) -> None:
+    data = os.urandom(300_000)
+    (tmp_path / "file.bin").write_bytes(data)
+    digest = content.put_file(str(tmp_path / "file.bin"), chunk_size=65_536)
+    assert digest == hashlib.sha256(data).hexdigest() == content.put([data])
+    assert content.get(digest) == data
+    assert content.put_file(str(tmp_path / "file.bin")) == digest
+    assert _all_blobs(content) == [f"{digest[:2]}/{digest}"]
+
+
 def test_second_put_does_not_rewrite_the_blob(tmp_path: Path) -> None:
     content = ContentStore(ByteStorage(str(tmp_path)), "F/data")
     digest = content.put([b"payload"])
