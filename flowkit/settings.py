@@ -76,6 +76,9 @@ class Settings:
         profile: The data catalog's profile (``--profile``); ``None``: the catalog's defaults.
         catalog: Path of the data catalog file (``--catalog``); ``None``: ``catalog.toml``
             next to the flow file (or in the current directory for ``flowkit catalog``).
+        catalog_base: The folder a run's recorded catalog resolves relative locations against,
+            in a task that runs elsewhere (a Batch job); ``None``: the folder recorded with
+            the run (the catalog file's, on the machine that started it).
         credentials_file: TOML file holding credentials the catalog names, one table per
             credential; keep it outside the project. ``None``: ``~/.flowkit/credentials.toml``.
     """
@@ -98,6 +101,7 @@ class Settings:
     max_loop_iterations: int = 1000
     profile: str | None = None
     catalog: str | None = None
+    catalog_base: str | None = None
     credentials_file: str | None = None
 
     def __post_init__(self) -> None:

@@ -161,15 +161,22 @@ class CatalogConfig:
         raw: The parsed TOML.
         path: The file, for messages and to resolve relative locations.
         profile: The profile to apply; ``None`` or ``"default"``: none.
+        base: The folder relative locations resolve against (default: the file's folder).
 
     Raises:
         CatalogFileError: The file's layout is wrong.
         UnknownProfile: ``profile`` is not declared in the file.
     """
 
-    def __init__(self, raw: dict[str, Any], path: Path, profile: str | None = None) -> None:
+    def __init__(
+        self,
+        raw: dict[str, Any],
+        path: Path,
+        profile: str | None = None,
+        base: Path | None = None,
+    ) -> None:
         self.path = path
-        self.base = path.parent
+        self.base = base if base is not None else path.parent
         unknown = sorted(set(raw) - set(_TOP_KEYS))
         if unknown:
             raise CatalogFileError(
@@ -318,6 +325,30 @@ class CatalogConfig:
             return location
         absolute = (self.base / location).resolve()
         return str(absolute) + ("/" if location.endswith("/") else "")
+
+
+def refuse_passwords(raw: dict[str, Any], path: Path) -> None:
+    """Refuse a catalog with a password in any location, in any profile (before it is stored
+    with a run: the file travels with the run, and nothing secret may).
+
+    Raises:
+        CatalogFileError: A dataset's location is a URL with a password (the message names the
+            dataset and the profile, never the URL).
+    """
+    places = [(DEFAULT_PROFILE, _table(raw, "datasets", path))]
+    for name, profile in sorted(_table(raw, "profiles", path).items()):
+        if isinstance(profile, dict):
+            places.append((name, _table(profile, "datasets", path)))
+    for profile_name, datasets in places:
+        for name, entry in sorted(datasets.items()):
+            location = entry.get("location") if isinstance(entry, dict) else None
+            if isinstance(location, str) and _PASSWORD_IN_URL.match(location):
+                raise CatalogFileError(
+                    f"dataset {name!r} (profile {profile_name!r}) in {path} has a password in "
+                    "its location; the catalog is recorded with the run, so it must hold none",
+                    hint="remove the password from the URL and name a credential "
+                    '(credential = "...") that supplies it when the dataset is used',
+                )
 
 
 def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:

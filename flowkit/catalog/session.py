@@ -19,7 +19,7 @@ from flowkit.catalog.errors import DatasetIOError
 from flowkit.catalog.secrets import Secret, resolve_credential
 from flowkit.catalog.tables import check_schema, schema_hash
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.manifest import ForeachFrame, LineageRecord
+from flowkit.datastore.manifest import CatalogChoice, ForeachFrame, LineageRecord
 from flowkit.settings import load_settings, redact_url
 
 OriginLineage = Callable[[], list[LineageRecord]]
@@ -57,6 +57,8 @@ class TaskCatalog:
         store: The flow's datastore, where snapshots go.
         origin_lineage: In a resumed run, returns the lineage of the same task in the origin
             run, whose snapshots loads read instead of the live data.
+        recorded: The catalog and profile recorded with the run: when given (with ``store``),
+            they are used instead of this process's settings and files.
     """
 
     def __init__(
@@ -64,10 +66,12 @@ class TaskCatalog:
         flow_dir: Path | None = None,
         store: FlowDatastore | None = None,
         origin_lineage: OriginLineage | None = None,
+        recorded: CatalogChoice | None = None,
     ) -> None:
         self._flow_dir = flow_dir
         self._store = store
         self._origin_lineage = origin_lineage
+        self._recorded = recorded
         self._config: CatalogConfig | None = None
         self.lineage: list[LineageRecord] = []
 
@@ -75,7 +79,12 @@ class TaskCatalog:
     def config(self) -> CatalogConfig:
         """The catalog file in the run's profile, read on first use."""
         if self._config is None:
-            self._config = open_catalog(near=self._flow_dir)
+            if self._recorded is not None and self._store is not None:
+                from flowkit.catalog.travel import recorded_config
+
+                self._config = recorded_config(self._store, self._recorded, load_settings())
+            else:
+                self._config = open_catalog(near=self._flow_dir)
         return self._config
 
     @property

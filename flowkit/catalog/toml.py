@@ -37,3 +37,17 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise CatalogFileError(
             f"the {what} {path} is not valid TOML: {exc}", hint="correct the line it names"
         ) from None
+
+
+def parse_toml(data: bytes, path: Path, what: str) -> dict[str, Any]:
+    """Parse TOML ``data`` read earlier from ``path`` (named in the error).
+
+    Raises:
+        CatalogFileError: ``data`` is not valid UTF-8 TOML.
+    """
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogFileError(
+            f"the {what} {path} is not valid TOML: {exc}", hint="correct the line it names"
+        ) from None

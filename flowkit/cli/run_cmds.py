@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from flowkit.runtime.runner import Runner
 
 
+_GIVEN = "flowkit.catalog_options_given"
+
+
 def _catalog_setting(variable: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
     """A callback handing an option to the tasks as the setting ``variable``: forked and
     spawned tasks alike inherit this process's environment, and read it as settings."""
@@ -29,6 +32,8 @@ def _catalog_setting(variable: str) -> Callable[[click.Context, click.Parameter,
         if value is not None:
             is_path = variable == "FLOWKIT_CATALOG"
             os.environ[variable] = os.path.abspath(value) if is_path else str(value)
+            # given on the command line: on resume it wins over the origin run's choice
+            ctx.meta.setdefault(_GIVEN, set()).add(variable)
         return value
 
     return remember
@@ -90,6 +95,8 @@ def _runner(
     launcher: str,
     with_specs: tuple[str, ...],
     run_id_file: str | None = None,
+    *,
+    resume: bool = False,
 ) -> Runner:
     from flowkit.datastore.tags import check_tags
     from flowkit.runtime.local import ForkExecutor
@@ -101,14 +108,15 @@ def _runner(
     graph = state.graph()
     decorators = state.decorators(graph, with_specs)
     settings = state.settings(max_workers=max_workers)
-    if settings.profile or settings.catalog:
-        from flowkit.catalog.session import open_catalog
+    catalog = None
+    if not resume:  # a resume takes the origin run's (see resume below)
+        from flowkit.catalog.travel import catalog_for_run
 
-        # a mistyped profile or a missing catalog stops the run before it starts
-        open_catalog(near=state.flow_file.parent)
+        # a mistyped profile, a missing catalog or a password in it stops the run here
+        catalog = catalog_for_run(state.flow_file.parent, settings)
     project = project_for_run(state.flow_cls, graph.name, state.flow_options, settings.user)
     store = state.datastore(settings)
-    return Runner(
+    runner = Runner(
         state.flow_cls,
         graph,
         store,
@@ -129,6 +137,8 @@ def _runner(
         else None,
         max_loop_iterations=settings.max_loop_iterations,
     )
+    runner.catalog = catalog
+    return runner
 
 
 def _id_writer(path: str, flow_name: str, root: str) -> Callable[[str], None]:
@@ -192,7 +202,9 @@ def add_run_commands(
         from flowkit.runtime.resume import ResumePlan, find_origin
 
         given = [p for attr, p in params.items() if raw.get(PARAM_PREFIX + attr) is not None]
-        runner = _runner(state, max_workers, tags, launcher, with_specs, run_id_file)
+        from flowkit.catalog.travel import catalog_for_resume
+
+        runner = _runner(state, max_workers, tags, launcher, with_specs, run_id_file, resume=True)
         origin = find_origin(runner.store, flow_name, origin_run_id)
         if given:
             names = ", ".join(f"--{p.name}" for p in given)
@@ -203,6 +215,15 @@ def add_run_commands(
                 hint=f"to run with new parameter values start a new run: "
                 f"python {display_path(str(state.flow_file))} run {names} ...",
             )
+        given_options = click.get_current_context().meta.get(_GIVEN, set())
+        runner.catalog = catalog_for_resume(
+            runner.store,
+            origin.catalog,
+            state.flow_file.parent,
+            state.settings(),
+            profile_given="FLOWKIT_PROFILE" in given_options,
+            catalog_given="FLOWKIT_CATALOG" in given_options,
+        )
         plan = ResumePlan(runner.graph, runner.store, origin, step_name)
         with exit_hooks(state.flow_cls, runner):
             runner.resume(plan)
@@ -258,6 +279,7 @@ def add_run_commands(
             decorators=state.decorators(graph, with_specs),
             with_specs=with_specs,
             system_tags=tuple(record.system_tags),
+            catalog=record.catalog,
         )
         spec = spec_from_args(
             ctx, step_name, task_id, attempt, list(parents), foreach_json, iteration

@@ -37,6 +37,7 @@ RunStatus = Literal["running", "succeeded", "failed", "killed"]
 __all__ = [
     "STOPPED_BY_USER",
     "ArtifactRef",
+    "CatalogChoice",
     "Failure",
     "FailureKind",
     "ForeachFrame",
@@ -275,6 +276,33 @@ class TaskManifest:
 
 
 @dataclass(frozen=True)
+class CatalogChoice:
+    """The data catalog a run used, so every task reads it wherever it runs (Batch, resume).
+
+    Never holds a secret: a catalog names credentials, and a run whose catalog has a password
+    in a URL is refused before it starts.
+
+    Attributes:
+        profile: The profile chosen (``--profile``, ``FLOWKIT_PROFILE``); ``None``: the
+            catalog's defaults.
+        path: The catalog file on the machine that started the run (for messages).
+        sha: Blob name of the catalog file's bytes, as the run read them.
+        base: The folder relative locations resolve against (the catalog file's); a task
+            elsewhere can override it with the setting ``catalog_base``.
+        profile_from: ``"run"``: chosen for this run (an option, a setting or the default);
+            ``"origin"``: kept from the run this one resumed.
+        catalog_from: The same, for the catalog file.
+    """
+
+    profile: str | None
+    path: str
+    sha: str
+    base: str
+    profile_from: Literal["run", "origin"] = "run"
+    catalog_from: Literal["run", "origin"] = "run"
+
+
+@dataclass(frozen=True)
 class RunEnd:
     """The part of a run record written when the run finishes.
 
@@ -334,6 +362,8 @@ class RunRecord:
         summary: Free-form totals written at the end.
         environment_sha: Blob name of the environment the run started in (Python, platform,
             installed distributions; see ``flowkit.datastore.environment``), if recorded.
+        catalog: The data catalog and profile the run's tasks use, when the flow has a
+            catalog. Optional: written only when set, older records read as ``None``.
         format_version: The storage format that wrote the record, ``"MAJOR.MINOR"``;
             ``"0.0"`` for records from before formats were versioned.
         written_by: The flowkit version that wrote the record (``""`` before format 1).
@@ -358,6 +388,7 @@ class RunRecord:
     finished_at: float | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     environment_sha: str | None = None
+    catalog: CatalogChoice | None = None
     format_version: str = "0.0"
     written_by: str = ""
 
@@ -372,7 +403,10 @@ class RunRecord:
 
     def to_json(self) -> bytes:
         """Return the compact, key-sorted JSON encoding."""
-        return _dump(asdict(self))
+        raw = asdict(self)
+        if raw["catalog"] is None:  # a run without a catalog writes what it always wrote
+            del raw["catalog"]
+        return _dump(raw)
 
     @classmethod
     def from_json(cls, data: bytes | bytearray) -> RunRecord:

@@ -159,7 +159,7 @@ def catch_failed_task(
     manifest = store.read_manifest(run_id, step, task_id)
     record = store.run_record(run_id)
     decorators = resolve_step_decorators(flow_cls, graph)
-    ctx = RunContext(flow_cls, graph, store, run_id, decorators=decorators)
+    ctx = RunContext(flow_cls, graph, store, run_id, decorators=decorators, catalog=record.catalog)
     inputs = None
     if not graph[step].is_join and manifest.parents:
         run, parent_step, parent_task = manifest.parents[0].split("/")[-3:]

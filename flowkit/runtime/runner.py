@@ -11,9 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flowkit.catalog.travel import RunCatalog
 from flowkit.datastore.codesnap import build_snapshot
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.manifest import ArtifactRef, RunRecord
+from flowkit.datastore.manifest import ArtifactRef, CatalogChoice, RunRecord
 from flowkit.decorators.base import FlowDecorator, StepDecorator
 from flowkit.dsl.flowspec import FlowSpec
 from flowkit.errors import DatastoreError, RunFailed, RunKilled, RunStorageFailed
@@ -106,6 +107,9 @@ class Runner:
         self.run_id: str | None = None
         self.run_started = run_started
         self.max_loop_iterations = max_loop_iterations
+        # The data catalog to record with the run (set by the CLI; see flowkit.catalog.travel).
+        self.catalog: RunCatalog | None = None
+        self._catalog_choice: CatalogChoice | None = None
 
     def _snapshot(self) -> str:
         snapshot = build_snapshot(self.flow_file, warn_mb=self.snapshot_warn_mb)
@@ -133,6 +137,7 @@ class Runner:
         resume_step: str | None,
         code_sha: str,
     ) -> RunRecord:
+        self._catalog_choice = self.catalog.store(self.store) if self.catalog else None
         return RunRecord(
             flow=self.graph.name,
             run_id="",
@@ -147,6 +152,7 @@ class Runner:
             origin_run_id=origin_run_id,
             resume_step=resume_step,
             environment_sha=self.store.record_environment(),
+            catalog=self._catalog_choice,
         )
 
     def run(self, params: dict[str, Any]) -> RunSummary:
@@ -221,6 +227,7 @@ class Runner:
                 decorators=self.decorators,
                 with_specs=self.with_specs,
                 system_tags=self.system_tags,
+                catalog=self._catalog_choice,
             )
             remote = self.store.storage.concurrency > 1
             forks = remote and issubclass(self.executor_cls, ForkExecutor)

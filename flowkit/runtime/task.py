@@ -19,7 +19,13 @@ from typing import Any
 
 from flowkit.catalog.session import TaskCatalog, origin_lineage
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.manifest import ArtifactRef, Failure, FailureKind, TaskManifest
+from flowkit.datastore.manifest import (
+    ArtifactRef,
+    CatalogChoice,
+    Failure,
+    FailureKind,
+    TaskManifest,
+)
 from flowkit.decorators.base import StepDecorator
 from flowkit.decorators.project import ProjectInfo
 from flowkit.dsl.current import current
@@ -64,6 +70,7 @@ class RunContext:
         decorators: dict[str, list[StepDecorator]] | None = None,
         with_specs: tuple[str, ...] = (),
         system_tags: tuple[str, ...] = (),
+        catalog: CatalogChoice | None = None,
     ) -> None:
         self.flow_cls = flow_cls
         self.flow_file = flow_file
@@ -76,6 +83,7 @@ class RunContext:
         self.tags = tags
         self.system_tags = system_tags  # the run record's: @project's name and branch
         self.origin_run_id = origin_run_id
+        self.catalog = catalog  # the run record's: every task's self.catalog reads it
 
     @property
     def flow_name(self) -> str:
@@ -339,14 +347,15 @@ def execute_task(ctx: RunContext, spec: TaskSpec) -> TaskManifest:
 
 
 def task_catalog(ctx: RunContext, spec: TaskSpec) -> TaskCatalog:
-    """``self.catalog`` for the task: in a resumed run it reads the origin's snapshots."""
+    """``self.catalog`` for the task: the run's recorded catalog and profile (else the
+    settings'); in a resumed run it reads the origin's snapshots."""
     origin = None
     if ctx.origin_run_id is not None:
         origin = origin_lineage(
             ctx.store, ctx.origin_run_id, spec.step, list(spec.foreach), spec.iteration
         )
     flow_dir = ctx.flow_file.parent if ctx.flow_file is not None else None
-    return TaskCatalog(flow_dir, ctx.store, origin)
+    return TaskCatalog(flow_dir, ctx.store, origin, ctx.catalog)
 
 
 def call_step(

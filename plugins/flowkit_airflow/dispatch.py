@@ -78,6 +78,7 @@ def run_on_batch(
         flow_file=Path(flow_file),
         decorators=decorators,
         with_specs=with_specs,
+        catalog=record.catalog,
     )
     limits = [t for d in decorators.get(step, []) if (t := d.timeout_seconds())]
     refs = []

@@ -298,7 +298,15 @@ def catch_failure(
         return False  # Airflow retries it first
     record = store.run_record(run_id)
     failed = store.read_manifest(run_id, step, task_id, attempt)
-    ctx = RunContext(flow_cls, graph, store, run_id, user=record.user, decorators=decorators)
+    ctx = RunContext(
+        flow_cls,
+        graph,
+        store,
+        run_id,
+        user=record.user,
+        decorators=decorators,
+        catalog=record.catalog,
+    )
     spec = TaskSpec(
         step, task_id, attempt, [], inputs.frames, dict(record.parameters), inputs=inputs.inputs
     )
