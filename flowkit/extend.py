@@ -151,6 +151,10 @@ _EXPORTS = {
     "TriggeredRun": "flowkit.runner_api.deployer",
     "DeployerError": "flowkit.runner_api.deployer",
     "option_args": "flowkit.runner_api.params",
+    "CatalogChoice": "flowkit.datastore.manifest",
+    "catalog_for_run": "flowkit.catalog.travel",
+    "store_deployed_catalog": "flowkit.catalog.travel",
+    "read_deployed_catalog": "flowkit.catalog.travel",
 }
 
 __all__ = [
@@ -158,6 +162,7 @@ __all__ = [
     "DONE",
     "QUEUED",
     "RUNNING",
+    "CatalogChoice",
     "ConfigError",
     "DecoratorArgumentError",
     "DeployedFlow",
@@ -192,6 +197,7 @@ __all__ = [
     "TriggeredRun",
     "bind_trigger",
     "build_snapshot",
+    "catalog_for_run",
     "catch_failed_task",
     "checkout_deployed_code",
     "child_foreach_json",
@@ -208,17 +214,24 @@ __all__ = [
     "load_settings",
     "open_flow_datastore",
     "option_args",
+    "read_deployed_catalog",
     "read_splits",
     "resolve_step_decorators",
     "spec_to_args",
     "start_external_run",
     "step_decorator",
+    "store_deployed_catalog",
 ]
 
 if TYPE_CHECKING:
+    from flowkit.catalog.travel import (
+        catalog_for_run,
+        read_deployed_catalog,
+        store_deployed_catalog,
+    )
     from flowkit.datastore.codesnap import build_snapshot, extract_snapshot
     from flowkit.datastore.flowstore import FlowDatastore
-    from flowkit.datastore.manifest import ForeachFrame, RunRecord, TaskManifest
+    from flowkit.datastore.manifest import CatalogChoice, ForeachFrame, RunRecord, TaskManifest
     from flowkit.decorators.attach import flow_decorator, flow_decorators, step_decorator
     from flowkit.decorators.base import DecoratorArgumentError, FlowDecorator, StepDecorator
     from flowkit.decorators.parallel import DEFAULT_MAIN_PORT, gang_environment

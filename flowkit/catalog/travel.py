@@ -157,3 +157,25 @@ def recorded_config(
     base = Path(settings.catalog_base) if settings.catalog_base else Path(choice.base)
     raw = parse_toml(read_catalog_blob(store, choice.sha), path, "catalog")
     return CatalogConfig(raw, path, choice.profile, base)
+
+
+def store_deployed_catalog(store: FlowDatastore, catalog: RunCatalog) -> str:
+    """For a deployer: store ``catalog`` (its bytes, then its record) and return the blob name
+    of the record, which the deployed start task turns into its run's ``catalog`` field."""
+    from dataclasses import asdict
+
+    from flowkit.datastore.recordjson import dump
+
+    return store.content.put([dump(asdict(catalog.store(store)))])
+
+
+def read_deployed_catalog(store: FlowDatastore, sha: str) -> CatalogChoice:
+    """The catalog record stored by :func:`store_deployed_catalog`.
+
+    Raises:
+        CorruptObject: The blob is not a catalog record.
+        KeyError: The datastore holds no blob ``sha``.
+    """
+    from flowkit.datastore.recordjson import build, load
+
+    return build(CatalogChoice, load(bytes(store.content.get(sha)), "deployed catalog record"))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flowkit.datastore.flowstore import FlowDatastore
-from flowkit.datastore.manifest import RunRecord
+from flowkit.datastore.manifest import CatalogChoice, RunRecord
 from flowkit.dsl.parameters import flow_parameters
 from flowkit.errors import ParameterError
 from flowkit.graph.model import FlowGraph
@@ -65,6 +65,7 @@ def start_external_run(
     user: str = "",
     tags: Sequence[str] = (),
     system_tags: Sequence[str] = (),
+    catalog: CatalogChoice | None = None,
 ) -> bool:
     """Write the start record of run ``run_id`` with its parameters; no runner, no lease.
 
@@ -78,6 +79,7 @@ def start_external_run(
         user: Who the run is recorded as started by.
         tags: User tags of the run.
         system_tags: ``@project``'s tags.
+        catalog: The data catalog and profile deployed with the flow, if any.
 
     Returns:
         ``False`` when the run exists already (the start task is retried): nothing changes.
@@ -103,6 +105,7 @@ def start_external_run(
         code_sha=code_sha,
         flow_file=str(flow_file),
         environment_sha=store.record_environment(),
+        catalog=catalog,
     )
     return store.claim_run(record, run_id)
 

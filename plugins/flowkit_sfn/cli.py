@@ -9,13 +9,21 @@ schedules and rules. Errors are :class:`FlowkitError` subclasses, shown by flowk
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
 
 import click
 
-from flowkit.extend import FlowkitError, build_snapshot, flow_decorators, open_flow_datastore
+from flowkit.extend import (
+    FlowkitError,
+    build_snapshot,
+    catalog_for_run,
+    flow_decorators,
+    open_flow_datastore,
+    store_deployed_catalog,
+)
 from flowkit_sfn.statemachine import SfnOptions, build_state_machine, flow_parameters
 
 #: The run id of an execution: this prefix and the execution's name.
@@ -132,12 +140,26 @@ def make_command(flow: Any) -> click.Command:
         default=None,
         help="Write what was deployed (JSON) to this file (for the Deployer API).",
     )
+    @click.option(
+        "--profile",
+        default=None,
+        help="Data catalog profile of the deployed runs (default: $FLOWKIT_PROFILE, else the "
+        "catalog's defaults).",
+    )
+    @click.option(
+        "--catalog",
+        default=None,
+        metavar="PATH",
+        help="Data catalog file deployed with the flow (default: catalog.toml next to it).",
+    )
     def create(
         only_json: bool,
         job_queue: str | None,
         table: str | None,
         inline_limit: int | None,
         deployer_attribute_file: Path | None,
+        profile: str | None,
+        catalog: str | None,
     ) -> None:
         from flowkit_sfn.settings import SETTINGS
 
@@ -147,6 +169,11 @@ def make_command(flow: Any) -> click.Command:
             raise click.BadParameter("must be 1..1000", param_hint="--inline-limit")
         graph = flow.graph()
         name, tags = _deployed_name(flow)
+        # checked (profile, no password in it) before anything is deployed
+        run_catalog = catalog_for_run(
+            flow.flow_file.parent,
+            flow.settings(profile=profile, catalog=os.path.abspath(catalog) if catalog else None),
+        )
         options = SfnOptions(
             job_queue=job_queue or _default_queue(),
             flow_file=flow.flow_file.name,
@@ -160,7 +187,7 @@ def make_command(flow: Any) -> click.Command:
             machine = build_state_machine(graph, flow.decorators(graph), options, parameters)
             click.echo(json.dumps(machine, indent=2))
             return
-        deployment = _deploy(flow, name, options)
+        deployment = _deploy(flow, name, options, run_catalog)
         for call in deployment.calls:
             click.echo(f"  {call}")
         if not deployment.calls:
@@ -269,8 +296,9 @@ def make_command(flow: Any) -> click.Command:
     return group
 
 
-def _deploy(flow: Any, name: str, options: SfnOptions) -> Any:
-    """Make or update every resource (see :mod:`flowkit_sfn.deploy`)."""
+def _deploy(flow: Any, name: str, options: SfnOptions, run_catalog: Any = None) -> Any:
+    """Make or update every resource (see :mod:`flowkit_sfn.deploy`); ``run_catalog`` is the
+    data catalog the runs use (stored in the datastore, its record given to the start task)."""
     from dataclasses import replace
 
     from flowkit_batch.settings import SETTINGS as BATCH
@@ -318,6 +346,8 @@ def _deploy(flow: Any, name: str, options: SfnOptions) -> Any:
     deployment.job_definition = aws.job_definition(body)
     aws.table(options.table)
     options = replace(options, code=code, job_definition=deployment.job_definition)
+    if run_catalog is not None:
+        options = replace(options, catalog=store_deployed_catalog(store, run_catalog))
     machine = build_state_machine(graph, decorators, options, flow_parameters(flow.flow_cls))
     deployment.arn = aws.state_machine(name, machine, sfn.role_arn)
     deployment.events = deploy_events(

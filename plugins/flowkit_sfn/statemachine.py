@@ -77,6 +77,8 @@ class SfnOptions:
         system_tags: Tags the run is recorded with (``@project``'s), given to the start task.
         user: Who the runs are recorded as started by (the deploying user, so the runs are in
             that user's default namespace); ``""``: the job's user.
+        catalog: Blob of the data catalog record deployed with the flow (``create --profile
+            /--catalog``), given to the start task; ``""``: none.
     """
 
     job_queue: str = "flowkit-default"
@@ -88,6 +90,7 @@ class SfnOptions:
     max_concurrency: int = 0
     system_tags: tuple[str, ...] = ()
     user: str = ""
+    catalog: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.inline_limit <= ARRAY_RANGE_MAX:
@@ -362,6 +365,8 @@ class _Builder:
             tags = "".join(f", '--system-tag', '{tag}'" for tag in opts.system_tags)
             if opts.user:
                 tags += f", '--user', '{_quoted(opts.user)}'"
+            if opts.catalog:
+                tags += f", '--catalog-record', '{opts.catalog}'"
             # the whole execution input: the start task reads its "trigger" (EventBridge's)
             start_only = (
                 f"{tags}, '--execution-input', States.JsonToString($$.Execution.Input), "

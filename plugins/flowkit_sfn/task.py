@@ -50,6 +50,7 @@ from flowkit.extend import (
     load_graph,
     load_settings,
     open_flow_datastore,
+    read_deployed_catalog,
     resolve_step_decorators,
     start_external_run,
 )
@@ -82,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--execution-input", default=None, help="start only: the execution input (JSON)")
     add("--system-tag", action="append", default=[], help="start only: @project's tags")
     add("--user", default=None, help="start only: who the run is recorded as started by")
+    add("--catalog-record", default=None, help="start only: blob of the deployed data catalog")
     return parser
 
 
@@ -250,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                 flow_file=Path(args.flow_file),
                 user=args.user or settings.user,
                 system_tags=args.system_tag,
+                catalog=read_deployed_catalog(store, args.catalog_record)
+                if args.catalog_record
+                else None,
             )
         inputs = task_inputs(graph, store, args.run_id, args.step, args.task_id, args.foreach_path)
         _bind_trigger(dynamodb, table, args.run_id)
