@@ -22,7 +22,13 @@ from typing import Any
 import click
 
 from flowkit import Parameter
-from flowkit.extend import FlowkitError, build_snapshot, flow_parameters
+from flowkit.extend import (
+    FlowkitError,
+    build_snapshot,
+    catalog_for_run,
+    flow_parameters,
+    store_deployed_catalog,
+)
 from flowkit_airflow.dagfile import DagOptions, build_dag_file
 from flowkit_airflow.schedules import dag_schedule, finish_outlets, watched_location
 from flowkit_airflow.task import RUN_PREFIX, flowkit_run_id
@@ -114,16 +120,35 @@ def make_command(flow: Any) -> click.Command:
         hidden=True,
         help="Write what was created here (JSON), for flowkit.Deployer.",
     )
+    @click.option(
+        "--profile",
+        default=None,
+        help="Data catalog profile of the DAG's runs (default: $FLOWKIT_PROFILE, else the "
+        "catalog's defaults).",
+    )
+    @click.option(
+        "--catalog",
+        default=None,
+        metavar="PATH",
+        help="Data catalog file the DAG's runs use (default: catalog.toml next to the flow).",
+    )
     def create(
         dag_file: str | None,
         dag_file_option: str | None,
         max_active_tasks: int,
         deployer_attribute_file: str | None,
+        profile: str | None,
+        catalog: str | None,
     ) -> None:
         graph = flow.graph()
         with_specs = flow.with_specs()  # `python flow.py --with retry airflow create`
         decorators = flow.decorators(graph, with_specs)
         settings = flow.settings()
+        # checked (profile, no password in it) before anything is written
+        run_catalog = catalog_for_run(
+            flow.flow_file.parent,
+            flow.settings(profile=profile, catalog=os.path.abspath(catalog) if catalog else None),
+        )
         store = flow.datastore(settings)
         snapshot = build_snapshot(flow.flow_file, warn_mb=settings.code_snapshot_warn_mb)
         for warning in snapshot.warnings:
@@ -146,6 +171,7 @@ def make_command(flow: Any) -> click.Command:
             outlets=finish_outlets(graph.name, project),
             max_active_tasks=max_active_tasks,
             watched=watched_location(flow.flow_decorators),
+            catalog=store_deployed_catalog(store, run_catalog) if run_catalog else "",
         )
         parameters = list(flow_parameters(flow.flow_cls).values())
         text = build_dag_file(graph, decorators, options, parameters)

@@ -61,6 +61,8 @@ class DagOptions:
         max_active_tasks: Tasks of one DAG run at once (0: Airflow's default).
         watched: The ``@trigger`` location the DAG's first task polls
             (:func:`flowkit_airflow.schedules.watched_location`), or ``None``.
+        catalog: Blob of the data catalog record the runs use (``create --profile/--catalog``);
+            ``""``: none.
     """
 
     dag_id: str
@@ -75,6 +77,7 @@ class DagOptions:
     outlets: str = ""
     max_active_tasks: int = 0
     watched: dict[str, Any] | None = None
+    catalog: str = ""
 
 
 @dataclass
@@ -244,6 +247,8 @@ def build_dag_file(
         "system_tags": list(options.system_tags),
         "with": list(options.with_specs),
     }
+    if options.catalog:
+        flow["catalog"] = options.catalog
     if options.watched is not None:
         flow["trigger"] = options.watched
     all_stages = stages(graph)

@@ -37,6 +37,7 @@ from typing import Any
 
 from flowkit import IncludeFile
 from flowkit.extend import (
+    CatalogChoice,
     FailurePolicy,
     FlowDatastore,
     FlowGraph,
@@ -53,6 +54,7 @@ from flowkit.extend import (
     load_graph,
     load_settings,
     open_flow_datastore,
+    read_deployed_catalog,
     read_splits,
     resolve_step_decorators,
 )
@@ -232,8 +234,10 @@ def claim_run(
     flow_file: str,
     given: dict[str, Any],
     system_tags: list[str],
+    catalog: CatalogChoice | None = None,
 ) -> bool:
-    """Create the run's start record (parameters, code) unless an earlier attempt did."""
+    """Create the run's start record (parameters, code, the deployed data catalog) unless an
+    earlier attempt did."""
     try:
         store.run_record(run_id)
         return False
@@ -253,6 +257,7 @@ def claim_run(
         code_sha=code_sha,
         flow_file=flow_file,
         environment_sha=store.record_environment(),
+        catalog=catalog,
     )
     return store.claim_run(record, run_id)
 
@@ -335,6 +340,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--trigger-json", default="", help="the object that started the run")
     parser.add_argument("--system-tag", action="append", default=[], help="e.g. project:x")
     parser.add_argument("--with", dest="with_specs", action="append", default=[])
+    parser.add_argument("--catalog-record", default=None, help="the deployed catalog (start)")
     return parser
 
 
@@ -367,8 +373,18 @@ def main(argv: list[str] | None = None) -> int:
             graph = load_graph(flow_cls)
             if args.step == "start":
                 given = json.loads(args.params_json)
+                catalog = None
+                if args.catalog_record:
+                    catalog = read_deployed_catalog(store, args.catalog_record)
                 claim_run(
-                    store, args.run_id, flow_cls, args.code, args.flow_file, given, args.system_tag
+                    store,
+                    args.run_id,
+                    flow_cls,
+                    args.code,
+                    args.flow_file,
+                    given,
+                    args.system_tag,
+                    catalog,
                 )
             inputs = task_inputs(store, graph, args.run_id, args.step, args.path)
         except (FlowkitError, OSError, ValueError, KeyError, IndexError) as exc:

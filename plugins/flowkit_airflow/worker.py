@@ -72,6 +72,8 @@ def task_command(
             mapping = flow["trigger"].get("parameters") or {}
             params.update({name: arrived[field] for name, field in mapping.items()})
         argv += ["--params-json", json.dumps(params, default=str)]
+        if flow.get("catalog"):
+            argv += ["--catalog-record", flow["catalog"]]
     if arrived is not None:
         argv += ["--trigger-json", json.dumps(arrived)]
     return argv
