@@ -79,6 +79,7 @@ def echo_run(run: Run) -> None:
         ("tags", ", ".join(record["tags"])),
         ("parameters", " ".join(f"{k}={v}" for k, v in record["parameters"].items())),
         ("resumed from", run.origin_pathspec),
+        ("profile", _profile(run)),
         ("code", _code(run)),
     ]
     _echo_fields(fields)
@@ -290,6 +291,20 @@ def _finished(run: Run) -> str:
 def _code(run: Run) -> str | None:
     code = run.code
     return f"{code.script_name} (snapshot {code.sha[:12]})" if code else None
+
+
+def _profile(run: Run) -> str | None:
+    """``prod (catalog /p/catalog.toml, kept from the resumed run)``; ``None``: no catalog."""
+    catalog = run.catalog
+    if catalog is None:
+        return None
+    kept = [
+        name
+        for name, where in (("profile", catalog.profile_from), ("catalog", catalog.catalog_from))
+        if where == "origin"
+    ]
+    note = f", {' and '.join(kept)} kept from the resumed run" if kept else ""
+    return f"{catalog.profile} (catalog {catalog.path}{note})"
 
 
 def _echo_fields(fields: list[tuple[str, str | None]]) -> None:

@@ -15,6 +15,7 @@ from flowkit.client.code import RunCode
 from flowkit.client.context import ClientContext, default_context
 from flowkit.client.pathspec import split_pathspec
 from flowkit.client.render import fmt_duration, fmt_time, when
+from flowkit.client.runcatalog import RunCatalog
 from flowkit.client.runview import describe_produced as describe_produced  # re-exported
 from flowkit.client.runview import parameter_values as parameter_values  # re-exported
 from flowkit.client.runview import run_card_html
@@ -227,6 +228,15 @@ class Run(ClientObject):
         return RunCode(self._store, self.pathspec, sha, self._record.flow_file) if sha else None
 
     @property
+    def catalog(self) -> RunCatalog | None:
+        """The data catalog the run's tasks used: ``.profile``, ``.path``, ``.text`` (the file
+        as the run read it), ``.profile_from``/``.catalog_from`` (``"origin"`` when a resume
+        kept the resumed run's). ``None`` when the flow had no catalog, or for runs recorded
+        before flowkit recorded catalogs."""
+        choice = self._record.catalog
+        return RunCatalog(self._store, self.pathspec, choice) if choice is not None else None
+
+    @property
     def environment(self) -> RunEnvironment | None:
         """Where the run started: ``.python``, ``.platform``, ``.packages`` (name -> version).
 
@@ -408,7 +418,8 @@ class Run(ClientObject):
     # -- views ---------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The run's record, JSON-ready: status, times, user, tags, parameters, origin."""
+        """The run's record, JSON-ready: status, times, user, tags, parameters, origin, and the
+        data catalog (``None`` without one)."""
         record = self._current
         return {
             "pathspec": self.pathspec,
@@ -425,6 +436,7 @@ class Run(ClientObject):
             "origin_run_id": record.origin_run_id,
             "code_sha": record.code_sha,
             "environment_sha": record.environment_sha,
+            "catalog": self.catalog.to_dict() if self.catalog is not None else None,
         }
 
     def to_frame(self) -> pd.DataFrame:

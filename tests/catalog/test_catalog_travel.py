@@ -181,3 +181,29 @@ def test_a_recorded_blob_that_is_not_a_catalog_is_a_catalog_error(tmp_path):
     choice = CatalogChoice(None, str(work / "catalog.toml"), sha, str(work))
     with pytest.raises(CatalogFileError, match="not valid TOML"):
         recorded_config(store, choice, load_settings())
+
+
+def test_client_and_show_give_the_runs_catalog(tmp_path, monkeypatch):
+    work, run = _project(tmp_path)
+    failed = run(work / "flow.py", "run", "--profile", "x", PROFILE_FAIL_END="1")
+    assert failed.returncode != 0
+    assert run(work / "flow.py", "resume").returncode == 0
+    monkeypatch.setenv("FLOWKIT_DATASTORE_ROOT", str(run.root))
+    from flowkit.client import Run, namespace
+
+    namespace(None)
+    first, resumed = Run("ProfileFlow/1"), Run("ProfileFlow/2")
+    assert first.catalog is not None and resumed.catalog is not None
+    assert (first.catalog.profile, first.catalog.profile_from) == ("x", "run")
+    assert first.catalog.text == CATALOG
+    assert first.catalog.path == str(work / "catalog.toml")
+    assert (resumed.catalog.profile_from, resumed.catalog.catalog_from) == ("origin", "origin")
+    assert resumed.to_dict()["catalog"]["profile"] == "x"
+    cli = ("-c", "from flowkit.cli.main import main; main()")
+    shown = run(*cli, "show", "ProfileFlow/1")
+    assert shown.returncode == 0, shown.output
+    [line] = [line for line in shown.stdout.splitlines() if line.strip().startswith("profile ")]
+    assert line.split(None, 1)[1] == f"x (catalog {work / 'catalog.toml'})"
+    shown = run(*cli, "show", "ProfileFlow/2")
+    assert "x (catalog" in shown.stdout
+    assert "profile and catalog kept from the resumed run" in shown.stdout
