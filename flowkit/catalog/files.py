@@ -23,6 +23,7 @@ from flowkit.catalog import parquet
 from flowkit.catalog.config import DatasetSpec
 from flowkit.catalog.errors import DatasetIOError
 from flowkit.catalog.secrets import Secret, scrub
+from flowkit.catalog.upload import HashingSink
 
 _EXTENSIONS = {
     "csv": "csv",
@@ -35,8 +36,6 @@ _EXTENSIONS = {
 # Credential fields that fsspec's S3, GCS and Azure filesystems take as keyword arguments.
 _FS_CREDENTIAL_FIELDS = ("key", "secret", "token", "account_key", "sas_token", "password")
 _FILESYSTEMS: dict[tuple[str, str, str], Any] = {}
-# Bytes per part of an object store's multipart upload when streaming (S3's smallest: 5 MiB).
-_WRITE_BLOCK = 5 * 2**20
 # Bytes per read when hashing a file.
 _READ_BLOCK = 2**20
 
@@ -216,7 +215,7 @@ def save_value(spec: DatasetSpec, value: Any, credential: dict[str, Secret] | No
         return content_hash(data)
     url = file_url(spec)
     fs, path = _filesystem(spec, url, credential)
-    sink = _HashingSink(fs, path)
+    sink = HashingSink(fs, path)
     try:
         parquet.write_frame(value, sink)
         sink.finish()
@@ -226,73 +225,6 @@ def save_value(spec: DatasetSpec, value: Any, credential: dict[str, Secret] | No
             raise _io_error(spec, "write", url, exc) from None
         raise
     return sink.hexdigest()
-
-
-class _HashingSink(io.RawIOBase):
-    """A write-only file that hashes what goes through it into ``fs``'s file at ``path``.
-
-    The file is opened at the first write (an encoder refusing the data writes nothing, and
-    the old file stays), and written in :data:`_WRITE_BLOCK` parts: an object store uploads
-    each part as it fills, not the whole file from one buffer.
-    """
-
-    def __init__(self, fs: Any, path: str) -> None:
-        super().__init__()
-        self._fs, self._path = fs, path
-        self._handle: Any = None
-        self._digest = hashlib.sha256()
-        self._position = 0
-        self.failed_io = False
-
-    def writable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
-        try:
-            if self._handle is None:
-                parent = self._path.rsplit("/", 1)[0]
-                if parent and parent != self._path:
-                    self._fs.makedirs(parent, exist_ok=True)
-                self._handle = self._fs.open(self._path, "wb", block_size=_WRITE_BLOCK)
-            self._handle.write(view)
-        except Exception:
-            self.failed_io = True
-            raise
-        self._digest.update(view)
-        self._position += len(view)
-        return len(view)
-
-    def finish(self) -> None:
-        """Close the file: on an object store, the upload completes here."""
-        try:
-            if self._handle is None:  # nothing written: still an (empty) file
-                self.write(b"")
-            self._handle.close()
-        except Exception:
-            self.failed_io = True
-            raise
-
-    def abandon(self) -> None:
-        """After a failure: abort an unfinished upload rather than publish part of a file."""
-        handle, self._handle = self._handle, None
-        if handle is None or handle.closed:
-            return
-        from fsspec.spec import AbstractBufferedFile
-
-        discard = getattr(handle, "discard", None)
-        if isinstance(handle, AbstractBufferedFile) and discard is not None:
-            discard()  # aborts the multipart upload; closing would upload what was buffered
-            handle.closed = True
-        else:
-            handle.close()
-
-    def hexdigest(self) -> str:
-        """SHA-256 of every byte written."""
-        return self._digest.hexdigest()
 
 
 def content_hash(data: bytes) -> str:

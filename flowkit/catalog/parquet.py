@@ -91,7 +91,8 @@ def _record_batch(frame: Any, start: int, schema: Any) -> Any:
     import pyarrow as pa
 
     piece = frame.iloc[start : start + _SLICE_ROWS]
-    return pa.RecordBatch.from_pandas(piece, schema=schema, preserve_index=False)
+    # one thread: a pool per 65,536-row slice costs more than it saves
+    return pa.RecordBatch.from_pandas(piece, schema=schema, preserve_index=False, nthreads=1)
 
 
 def _writable_by_slices(frame: Any) -> bool:
