@@ -23,7 +23,7 @@ from flowkit.catalog import parquet
 from flowkit.catalog.config import DatasetSpec
 from flowkit.catalog.errors import DatasetIOError
 from flowkit.catalog.secrets import Secret, scrub
-from flowkit.catalog.upload import HashingSink
+from flowkit.catalog.upload import HashingSink, write_whole
 
 _EXTENSIONS = {
     "csv": "csv",
@@ -185,15 +185,12 @@ def _missing(spec: DatasetSpec, url: str) -> DatasetIOError:
 
 
 def write_bytes(spec: DatasetSpec, data: bytes, credential: dict[str, Secret] | None) -> None:
-    """Write ``data`` as the dataset's file, creating its folder on local disks."""
+    """Write ``data`` as the dataset's file, whole or not at all (see
+    :func:`~flowkit.catalog.upload.write_whole`)."""
     url = file_url(spec)
     fs, path = _filesystem(spec, url, credential)
     try:
-        parent = path.rsplit("/", 1)[0]
-        if parent and parent != path:
-            fs.makedirs(parent, exist_ok=True)
-        with fs.open(path, "wb") as handle:
-            handle.write(data)
+        write_whole(fs, path, data)
     except Exception as exc:
         raise _io_error(spec, "write", url, exc) from None
 

@@ -1,4 +1,5 @@
-"""A write-only file that hashes what an encoder writes and streams it to any fsspec file.
+"""Writing a dataset's file so that a failure publishes nothing: :class:`HashingSink` streams
+what an encoder writes, :func:`write_whole` writes bytes already encoded.
 
 Used for parquet saves (:func:`flowkit.catalog.files.save_value`): the encoder writes small
 pieces; they are gathered into :data:`WRITE_BLOCK` blocks, and each full block is handed to
@@ -152,6 +153,27 @@ class HashingSink(io.RawIOBase):
         if self._error is not None:
             self.failed_io = True
             raise self._error
+
+
+def write_whole(fs: Any, path: str, data: bytes) -> None:
+    """Write ``data`` as ``fs``'s file at ``path`` (its folder created), so that a failure
+    leaves the file as it was: on a local disk through a hidden file renamed over it, on an
+    object store by one request (which publishes all or nothing)."""
+    folder = path.rsplit("/", 1)[0]
+    if folder and folder != path:
+        fs.makedirs(folder, exist_ok=True)
+    if not _is_local(fs):
+        fs.pipe_file(path, data)
+        return
+    partial = _partial_path(path)
+    try:
+        with fs.open(partial, "wb") as handle:
+            handle.write(data)
+        fs.mv(partial, path)
+    except BaseException:
+        with suppress(Exception):
+            fs.rm_file(partial)
+        raise
 
 
 def _is_local(fs: Any) -> bool:

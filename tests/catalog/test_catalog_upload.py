@@ -88,38 +88,45 @@ frame = pd.DataFrame({"a": rng.random(1_500_000), "b": rng.random(1_500_000)})  
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
 resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
 try:
-    TaskCatalog().save("table", frame)
+    if sys.argv[2] == "table":
+        TaskCatalog().save("table", frame)
+    else:
+        TaskCatalog().save("blob", frame.to_numpy().tobytes())
 except CatalogError as exc:
     print(exc)
     sys.exit(3)
 """
 
 
-def test_a_local_save_failing_midway_keeps_the_old_file_and_leaves_no_part(tmp_path):
-    """The disk refuses a write after the first block (a file-size limit, the way a full
-    disk would): the dataset's error is raised, the file saved before is intact, and no
-    hidden part file stays behind."""
+@pytest.mark.parametrize(("dataset", "file"), [("table", "data.parquet"), ("blob", "blob.bin")])
+def test_a_local_save_failing_midway_keeps_the_old_file_and_leaves_no_part(tmp_path, dataset, file):
+    """The disk refuses a write past 6 MiB (a file-size limit, the way a full disk would),
+    streaming parquet or writing bytes: the dataset's error is raised, the file saved before is
+    intact, and no hidden part file stays behind."""
     import subprocess
     import sys
 
     folder = tmp_path / "files"
     folder.mkdir()
-    (folder / "data.parquet").write_bytes(b"the old file")
-    catalog = '[datasets.table]\ntype = "parquet"\nlocation = "files/"\n'
+    (folder / file).write_bytes(b"the old file")
+    catalog = (
+        '[datasets.table]\ntype = "parquet"\nlocation = "files/"\n'
+        '[datasets.blob]\ntype = "bytes"\nlocation = "files/blob.bin"\n'
+    )
     (tmp_path / "catalog.toml").write_text(catalog)
     env = dict(os.environ, FLOWKIT_CATALOG=str(tmp_path / "catalog.toml"))
     env.pop("FLOWKIT_PROFILE", None)
     done = subprocess.run(
-        [sys.executable, "-c", _FILE_LIMIT_SAVE, str(WRITE_BLOCK + 2**20)],
+        [sys.executable, "-c", _FILE_LIMIT_SAVE, str(WRITE_BLOCK + 2**20), dataset],
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 3, done.stdout + done.stderr
-    assert "dataset 'table'" in done.stdout and "cannot write" in done.stdout
-    assert (folder / "data.parquet").read_bytes() == b"the old file"
-    assert sorted(p.name for p in folder.iterdir()) == ["data.parquet"]
+    assert f"dataset {dataset!r}" in done.stdout and "cannot write" in done.stdout
+    assert (folder / file).read_bytes() == b"the old file"
+    assert sorted(p.name for p in folder.iterdir()) == [file]
 
 
 def test_a_local_save_replaces_the_file_whole(tmp_path):
