@@ -154,18 +154,32 @@ class S3Server:
     def stop(self) -> None:
         """Stop the server and every process it started; safe to call twice."""
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
+        try:
+            if proc is None or proc.poll() is not None:
+                return
+            for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    return
+                try:
+                    proc.wait(wait)
+                    return
+                except subprocess.TimeoutExpired:
+                    continue
+        finally:
+            self._remove_stray_sockets()
+
+    def _remove_stray_sockets(self) -> None:
+        """SeaweedFS makes its gRPC services' local sockets in /tmp whatever $TMPDIR says
+        (``/tmp/seaweedfs-<service>-grpc-<port>.sock``): remove those of this server's ports."""
+        if self.name != "seaweedfs":
             return
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        ports = [arg.split("=", 1)[1] for arg in self.command if ".port" in arg and "=" in arg]
+        for port in ports:
+            for stray in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                if stray.is_socket():
+                    stray.unlink(missing_ok=True)
 
     def restart(self) -> None:
         """Stop, then start again with the same ports and data."""
@@ -352,6 +366,9 @@ def start_seaweedfs(workdir: Path) -> S3Server:
             f"-admin.port={admin}",
             f"-admin.port.grpc={admin + 10000}",
             "-admin.ui=false",
+            # its local sockets default to /tmp whatever $TMPDIR says: keep them in the work folder
+            f"-s3.localSocket={workdir / 's3.sock'}",
+            f"-filer.localSocket={workdir / 'filer.sock'}",
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             "-webdav=false",

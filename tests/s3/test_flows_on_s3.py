@@ -261,3 +261,22 @@ def test_server_stopped_mid_run_fails_clearly_and_resume_finishes(
     assert (record.status, record.origin_run_id) == ("succeeded", "1")
     manifest = store.read_manifest(record.run_id, "join", store.tasks(record.run_id, "join")[0])
     assert store.load_artifact(manifest.artifacts["total"]) == sum(range(6))
+
+
+def test_seaweedfs_leaves_no_socket_in_tmp(tmp_path: Path) -> None:
+    """SeaweedFS makes local sockets in /tmp whatever $TMPDIR says; the helper moves or
+    removes every one of this server's, so a test session leaves /tmp as it found it."""
+    try:
+        server = start_seaweedfs(tmp_path / "weed")
+    except ServerUnavailable as exc:
+        pytest.fail(f"no SeaweedFS S3 server: {exc}")
+    ports = {arg.split("=", 1)[1] for arg in server.command if ".port" in arg and "=" in arg}
+    try:
+        server.client().put_object(Bucket=server.bucket, Key="k", Body=b"v")
+    finally:
+        server.stop()
+    strays = [
+        p.name for p in Path("/tmp").glob("seaweedfs-*.sock") if p.stem.split("-")[-1] in ports
+    ]
+    assert strays == []
+    assert ports - {"0"}  # the server did listen on ports of its own
