@@ -3,10 +3,10 @@ their tasks (run by ``airflow dags test``, no FLOWKIT_PROFILE) read through it."
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 from airflow_venv import AirflowEnv, run_id_of
+from profileproject import write_project
 
 from flowkit.client import ClientContext
 
@@ -30,23 +30,9 @@ if __name__ == "__main__":
     AirflowCatalogFlow()
 """
 
-CATALOG = """
-[datasets.greeting]
-type = "text"
-location = "data/default.txt"
-
-[profiles.x.datasets.greeting]
-location = "data/x.txt"
-"""
-
 
 def test_dag_runs_use_the_profile_given_to_create(airflow_env: AirflowEnv, tmp_path: Path):
-    work = tmp_path / "proj"
-    (work / "data").mkdir(parents=True)
-    (work / "flow.py").write_text(textwrap.dedent(FLOW))
-    (work / "catalog.toml").write_text(CATALOG)
-    for name in ("default", "x"):
-        (work / "data" / f"{name}.txt").write_text(f"{name} data")
+    work = write_project(tmp_path / "proj", FLOW).parent
     root = tmp_path / "datastore"
     env = {"FLOWKIT_DATASTORE_ROOT": str(root)}
     dag = airflow_env.dags / "catalog_flow.py"

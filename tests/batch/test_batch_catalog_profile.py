@@ -3,10 +3,8 @@ sends no ``FLOWKIT_PROFILE`` to the job, and one the step sets there does not ch
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 from flowtests import end_artifact
+from profileproject import write_project
 
 FLOW = """
 import os
@@ -40,27 +38,9 @@ if __name__ == "__main__":
     CatalogBatchFlow()
 """
 
-CATALOG = """
-[datasets.greeting]
-type = "text"
-location = "data/default.txt"
-
-[profiles.x.datasets.greeting]
-location = "data/x.txt"
-"""
-
-
-def _project(folder: Path, tag: str) -> Path:
-    (folder / "data").mkdir(parents=True)
-    (folder / "flow.py").write_text(textwrap.dedent(FLOW))
-    (folder / "catalog.toml").write_text(CATALOG)
-    for name in ("default", "x"):
-        (folder / "data" / f"{name}.txt").write_text(f"{name} data{tag}")
-    return folder / "flow.py"
-
 
 def test_batch_job_reads_the_runs_profile(batch_flow, tmp_path):
-    flow = _project(tmp_path / "proj", "")
+    flow = write_project(tmp_path / "proj", FLOW)
     result = batch_flow(flow, "run", "--profile", "x")
     assert result.returncode == 0, result.output
     store = batch_flow.store("CatalogBatchFlow")
@@ -77,9 +57,9 @@ def test_batch_job_reads_the_runs_profile(batch_flow, tmp_path):
 
 
 def test_batch_job_keeps_the_profile_and_takes_catalog_base(batch_flow, tmp_path):
-    flow = _project(tmp_path / "proj", "")
+    flow = write_project(tmp_path / "proj", FLOW)
     moved = tmp_path / "moved"
-    _project(moved, " (moved)")
+    write_project(moved, FLOW, tag=" (moved)")
     result = batch_flow(flow, "run", "--profile", "x", MOVED=str(moved))
     assert result.returncode == 0, result.output
     store = batch_flow.store("CatalogBatchFlow")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from flowtests import FlowRunner, end_artifact
+from profileproject import GREETING_CATALOG, write_project
 
 from flowkit.catalog.errors import CatalogFileError
 from flowkit.catalog.travel import recorded_config
@@ -40,27 +41,11 @@ if __name__ == "__main__":
     ProfileFlow()
 """
 
-CATALOG = """
-[datasets.greeting]
-type = "text"
-location = "data/default.txt"
-
-[profiles.x.datasets.greeting]
-location = "data/x.txt"
-
-[profiles.y.datasets.greeting]
-location = "data/y.txt"
-"""
+CATALOG = GREETING_CATALOG
 
 
 def _project(tmp_path: Path, catalog: str | None = CATALOG) -> tuple[Path, FlowRunner]:
-    work = tmp_path / "work"
-    (work / "data").mkdir(parents=True)
-    (work / "flow.py").write_text(textwrap.dedent(FLOW))
-    if catalog is not None:
-        (work / "catalog.toml").write_text(catalog)
-    for name in ("default", "x", "y"):
-        (work / "data" / f"{name}.txt").write_text(f"{name} data")
+    work = write_project(tmp_path / "work", FLOW, catalog).parent
     runner = FlowRunner(tmp_path / "datastore", work)
     runner.env = {k: v for k, v in runner.env.items() if not k.startswith("FLOWKIT_PROFILE")}
     runner.env = {k: v for k, v in runner.env.items() if not k.startswith("FLOWKIT_CATALOG")}

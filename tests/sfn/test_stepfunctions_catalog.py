@@ -3,11 +3,11 @@ profile, and their tasks (Batch jobs with no FLOWKIT_PROFILE) read through it.""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 from fakesfn import SfnEnv, client_run, wait_execution
 from flowtests import FlowRunner
+from profileproject import GREETING_CATALOG, write_project
 
 FLOW = """
 from flowkit import FlowSpec, step
@@ -31,24 +31,11 @@ if __name__ == "__main__":
     SfnCatalogFlow()
 """
 
-CATALOG = """
-[datasets.greeting]
-type = "text"
-location = "data/default.txt"
-
-[profiles.x.datasets.greeting]
-location = "data/x.txt"
-"""
-
 
 def _project(folder: Path) -> Path:
-    (folder / "data").mkdir(parents=True)
-    (folder / "flow.py").write_text(textwrap.dedent(FLOW) + MAIN)
-    (folder / "catalog.toml").write_text(CATALOG)
-    (folder / "other.toml").write_text(CATALOG.replace("data/x.txt", "data/other.txt"))
-    for name in ("default", "x", "other"):
-        (folder / "data" / f"{name}.txt").write_text(f"{name} data")
-    return folder / "flow.py"
+    flow = write_project(folder, FLOW + MAIN)
+    (folder / "other.toml").write_text(GREETING_CATALOG.replace("data/x.txt", "data/other.txt"))
+    return flow
 
 
 def _job_logs(env: SfnEnv) -> str:
@@ -99,3 +86,20 @@ def test_create_refuses_an_unknown_profile(sfn_env: SfnEnv, tmp_path: Path) -> N
     created = runner(flow, "step-functions", "create", "--profile", "prod", **sfn_env.env)
     assert created.returncode != 0
     assert "no profile 'prod'" in created.output
+
+
+def test_the_deployer_api_takes_the_profile(sfn_env: SfnEnv, tmp_path: Path) -> None:
+    """``Deployer(...).step_functions().create(profile=...)``: the notebook way to the same
+    pinned profile (keyword arguments become ``create``'s options)."""
+    from flowkit import Deployer
+
+    flow = _project(tmp_path / "proj")
+    env = {k: v for k, v in sfn_env.env.items() if k != "FLOWKIT_PROFILE"}
+    deployer = Deployer(str(flow), show_output=False, env=env, cwd=flow.parent)
+    deployed = deployer.step_functions().create(profile="x")
+    run = deployed.trigger().wait_for_run(timeout=120)
+    assert wait_execution(sfn_env, "SfnCatalogFlow", run.id)["status"] == "SUCCEEDED"
+    assert (run.data.first, run.data.profile) == ("x data", "x")
+    assert run.catalog is not None and run.catalog.profile == "x"
+    assert "profile" in run.catalog.text  # the catalog file as the run read it
+    assert deployed.delete()
