@@ -91,14 +91,11 @@ class HashingSink(io.RawIOBase):
         from fsspec.spec import AbstractBufferedFile
 
         with suppress(Exception):
-            discard = getattr(handle, "discard", None)
-            if handle.closed:
-                pass
-            elif isinstance(handle, AbstractBufferedFile) and discard is not None:
-                discard()  # aborts the multipart upload; closing would upload what was buffered
+            if isinstance(handle, AbstractBufferedFile) and not handle.closed:
+                handle.discard()  # aborts the multipart upload; closing would upload it
                 handle.closed = True
             else:
-                handle.close()
+                handle.close()  # closing twice is harmless
         if self._path != self._target:
             with suppress(Exception):
                 self._fs.rm_file(self._path)
